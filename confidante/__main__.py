@@ -1,0 +1,5 @@
+"""``python -m confidante`` runs the CLI."""
+
+from confidante.cli import main
+
+main()

@@ -1,0 +1,335 @@
+"""The assistant: the turn loop over memory, graph and model. Async core; see ``sync.py``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Self
+
+from langchain_core.embeddings import Embeddings
+
+from confidante.agent.learning import Learner, message_doc_id
+from confidante.agent.llm import ChatLLM, TokenCounter, approximate_tokens
+from confidante.agent.prompt import build_prompt
+from confidante.config import Settings
+from confidante.database import Database
+from confidante.errors import (
+    DataDirNotWritableError,
+    InvalidMessageError,
+    InvalidRatingError,
+    UnknownUserError,
+)
+from confidante.graph.extraction import SELF, FactExtractor
+from confidante.graph.knowledge import KnowledgeGraph
+from confidante.graph.store import FactStore
+from confidante.memory.documents import DocumentStore
+from confidante.memory.journal import Journal
+from confidante.memory.retrieval import HybridMemory
+from confidante.memory.vector import VectorIndex
+from confidante.records import (
+    Message,
+    MessageInput,
+    Profile,
+    Rating,
+    Recollection,
+    Reply,
+    coerce_messages,
+    new_id,
+    stamp,
+    utc_now,
+    validate_user_id,
+)
+
+RATING_SCALE = (1, 5)
+
+
+def ensure_writable(data_dir: Path) -> Path:
+    """Create ``data_dir`` if needed and prove it can be written."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise DataDirNotWritableError(
+            f"Cannot write to the data directory {data_dir} ({exc.strerror or exc}); pass a "
+            "writable data_dir or set CONFIDANTE_DATA_DIR."
+        ) from exc
+    return data_dir
+
+
+class AsyncAssistant:
+    """A personal assistant that remembers each user; every method is a coroutine."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        llm: ChatLLM,
+        journal: Journal,
+        memory: HybridMemory,
+        graph: KnowledgeGraph,
+        extractor: FactExtractor,
+        database: Database | None = None,
+    ) -> None:
+        self.settings = settings
+        self.llm = llm
+        self.journal = journal
+        self.memory = memory
+        self.graph = graph
+        self.learner = Learner(memory=memory, graph=graph, extractor=extractor)
+        self._database = database
+        self._count_tokens = (
+            llm.count_tokens if isinstance(llm, TokenCounter) else approximate_tokens
+        )
+        # One learner at a time per user keeps graph reconciliation ordered.
+        self._user_locks: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path | str | None = None,
+        settings: Settings | None = None,
+        *,
+        llm: ChatLLM | None = None,
+        embeddings: Embeddings | None = None,
+        vectors: VectorIndex | None = None,
+        extractor: FactExtractor | None = None,
+    ) -> Self:
+        """Open (or create) an assistant on embedded stores under ``data_dir``.
+
+        Components not passed are the embedded defaults: Chroma, the packaged embedder, the
+        prepared SmolLM2 with transformers, the rule-based fact extractor.
+        """
+        settings = settings or Settings()
+        if data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+        root = ensure_writable(settings.resolved_data_dir())
+        if llm is None:
+            from confidante.agent.llm_transformers import TransformersLLM
+            from confidante.agent.weights import prepared_model_dir
+
+            llm = TransformersLLM(settings.model_dir or prepared_model_dir(settings.cache_dir))
+        if embeddings is None:
+            from confidante.memory.embeddings import SentenceTransformerEmbeddings
+
+            embeddings = SentenceTransformerEmbeddings(settings.embedding_model_dir)
+        if vectors is None:
+            from confidante.memory.chroma import ChromaVectorIndex
+
+            vectors = ChromaVectorIndex(root / "chroma")
+        if extractor is None:
+            from confidante.graph.rules import RuleExtractor
+
+            extractor = RuleExtractor()
+        database = Database(root / "confidante.db")
+        return cls(
+            settings=settings,
+            llm=llm,
+            journal=Journal(database),
+            memory=HybridMemory(DocumentStore(database), vectors, embeddings),
+            graph=KnowledgeGraph(FactStore(database)),
+            extractor=extractor,
+            database=database,
+        )
+
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        return self._user_locks.setdefault(user_id, asyncio.Lock())
+
+    def _messages(self, messages: Iterable[MessageInput]) -> list[Message]:
+        return coerce_messages(
+            messages,
+            max_chars=self.settings.max_message_chars,
+            max_count=self.settings.max_messages_per_call,
+        )
+
+    async def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+        """Answer the conversation's last turn with what is remembered about ``user_id``.
+
+        ``messages`` is OpenAI-style. The messages after the last assistant message are this
+        turn: they are recorded and learned from. Earlier ones are the conversation so far;
+        when there are none, recent history comes from memory.
+        """
+        user_id = validate_user_id(user_id)
+        given = self._messages(messages)
+        split = max((i + 1 for i, m in enumerate(given) if m.role == "assistant"), default=0)
+        now = utc_now()
+        earlier, turn = given[:split], [stamp(m, default_time=now) for m in given[split:]]
+        if not any(m.role == "user" for m in turn):
+            raise InvalidMessageError("The last turn has no user message; end with a user message.")
+        query = next(m.content for m in reversed(turn) if m.role == "user")
+
+        async with self._lock(user_id):
+            history = earlier or self.journal.recent_messages(
+                user_id, self.settings.history_messages
+            )
+            in_prompt = frozenset(message_doc_id(m.id) for m in history if m.id)
+            profile = self._profile_context(user_id)
+            recollections = await self._recall(user_id, query, self.settings.recall_k, in_prompt)
+            prompt = build_prompt(
+                system_prompt=self.settings.system_prompt,
+                profile=profile,
+                recollections=recollections,
+                history=history[-self.settings.history_messages :],
+                turn=turn,
+                budget=self.settings.context_token_budget,
+                count_tokens=self._count_tokens,
+            )
+            # The person's words are kept and learned from even if generation fails.
+            stored = self.journal.add_messages(user_id, turn)
+            try:
+                completion = await self.llm.generate(
+                    prompt.messages,
+                    max_tokens=self.settings.max_new_tokens,
+                    temperature=self.settings.temperature,
+                )
+            finally:
+                await asyncio.to_thread(self.learner.learn, user_id, stored)
+            reply = Message(
+                role="assistant", content=completion.text, id=new_id("msg"), created_at=utc_now()
+            )
+            interaction_id = new_id("int")
+            self.journal.add_interaction(
+                interaction_id=interaction_id,
+                user_id=user_id,
+                created_at=now,
+                request_ids=[m.id for m in turn if m.id],
+                reply=reply,
+                context=prompt.context,
+                prompt=prompt.messages,
+                model=completion.model,
+            )
+        assert reply.id is not None
+        return Reply(
+            content=completion.text,
+            interaction_id=interaction_id,
+            context=prompt.context,
+            message_id=reply.id,
+        )
+
+    async def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
+        """Record and learn from conversation without replying (e.g. importing history).
+
+        Caller-supplied ``id``, ``name`` and ``created_at`` are kept; messages whose id is
+        already stored are skipped, so importing twice is harmless. Returns the stored ids.
+        """
+        user_id = validate_user_id(user_id)
+        now = utc_now()
+        given = [stamp(m, default_time=now) for m in self._messages(messages)]
+        async with self._lock(user_id):
+            stored = self.journal.add_messages(user_id, given)
+            await asyncio.to_thread(self.learner.learn, user_id, stored)
+        return [m.id for m in stored if m.id]
+
+    async def recall(self, user_id: str, query: str, k: int = 10) -> list[Recollection]:
+        """The ``k`` memories that best fit ``query``, each with the ids of its source messages."""
+        user_id = validate_user_id(user_id)
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidMessageError("query must be a non-empty string.")
+        if not isinstance(k, int) or k < 1:
+            raise InvalidMessageError("k must be a positive integer.")
+        return await self._recall(user_id, query, k, frozenset())
+
+    async def _recall(
+        self, user_id: str, query: str, k: int, exclude: frozenset[str]
+    ) -> list[Recollection]:
+        found = await asyncio.to_thread(self.memory.recall, user_id, query, k, exclude=exclude)
+        return [self._with_validity(user_id, r) for r in found]
+
+    def _with_validity(self, user_id: str, recollection: Recollection) -> Recollection:
+        """Mark a recalled fact that newer information has replaced."""
+        if recollection.kind != "fact":
+            return recollection
+        fact = self.graph.fact(user_id, recollection.id.removeprefix("fact:"))
+        if fact is None or fact.valid_to is None:
+            return recollection
+        text = f"{recollection.text} (until {fact.valid_to:%Y-%m-%d})"
+        return recollection.model_copy(update={"text": text})
+
+    def _profile_context(self, user_id: str) -> list[Recollection]:
+        facts = self.graph.facts(user_id, current_only=True)
+        # Facts about the user first, then about the people and things around them.
+        facts.sort(key=lambda f: f.subject != SELF)
+        return [
+            Recollection(
+                id=f"fact:{f.id}",
+                text=f.statement,
+                kind="profile",
+                score=f.confidence,
+                source_ids=f.source_ids,
+                created_at=f.valid_from,
+            )
+            for f in facts
+        ]
+
+    def _require_user(self, user_id: str) -> str:
+        user_id = validate_user_id(user_id)
+        if not (self.journal.has_user(user_id) or self.graph.has_user(user_id)):
+            raise UnknownUserError(
+                f"Nothing is stored for user {user_id!r}; chat with or observe them first."
+            )
+        return user_id
+
+    async def profile(self, user_id: str) -> Profile:
+        """The current facts about ``user_id`` (``UnknownUserError`` if nothing is stored)."""
+        user_id = self._require_user(user_id)
+        facts = self.graph.facts(user_id, current_only=True)
+        facts.sort(key=lambda f: f.subject != SELF)
+        return Profile(user_id=user_id, facts=facts)
+
+    async def rate(self, interaction_id: str, score: int, comment: str | None = None) -> Rating:
+        """Rate a reply from 1 (bad) to 5 (great); ratings feed fine-tuning batches."""
+        low, high = RATING_SCALE
+        if isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high:
+            raise InvalidRatingError(
+                f"score must be an integer from {low} to {high}; got {score!r}."
+            )
+        if comment is not None and not isinstance(comment, str):
+            raise InvalidRatingError("comment must be a string or None.")
+        if comment is not None and len(comment) > self.settings.max_message_chars:
+            raise InvalidRatingError("comment is longer than CONFIDANTE_MAX_MESSAGE_CHARS.")
+        user_id = self.journal.interaction_user(interaction_id)
+        rating = Rating(
+            interaction_id=interaction_id,
+            user_id=user_id,
+            score=score,
+            comment=comment,
+            created_at=utc_now(),
+        )
+        self.journal.add_rating(rating)
+        return rating
+
+    async def forget(self, user_id: str) -> None:
+        """Erase everything about ``user_id`` from every store."""
+        user_id = validate_user_id(user_id)
+        async with self._lock(user_id):
+            await asyncio.to_thread(self.memory.delete_user, user_id)
+            self.graph.forget(user_id)
+            self.journal.delete_user(user_id)
+            if self._database is not None:
+                self._database.checkpoint()
+
+    async def export(self, user_id: str) -> dict[str, Any]:
+        """Everything held about ``user_id``, as JSON-ready data."""
+        user_id = self._require_user(user_id)
+        return {
+            "user_id": user_id,
+            "exported_at": utc_now().isoformat(),
+            **self.journal.export(user_id),
+            "facts": [f.model_dump(mode="json") for f in self.graph.facts(user_id)],
+            "documents": self.memory.documents.export(user_id),
+        }
+
+    async def close(self) -> None:
+        """Flush and close the stores."""
+        if self._database is not None:
+            self._database.checkpoint()
+            self._database.close()
+            self._database = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

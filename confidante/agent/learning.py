@@ -1,0 +1,86 @@
+"""Learning from a turn: extract facts, reconcile them in the graph, index turn and facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from confidante.graph.extraction import SELF, FactExtractor
+from confidante.graph.knowledge import KnowledgeGraph, Observation
+from confidante.memory.documents import Document
+from confidante.memory.retrieval import HybridMemory
+from confidante.records import Fact, Message
+
+
+def message_doc_id(message_id: str) -> str:
+    """The memory document id of a message."""
+    return f"msg:{message_id}"
+
+
+def fact_doc_id(fact_id: str) -> str:
+    """The memory document id of a graph fact."""
+    return f"fact:{fact_id}"
+
+
+def message_document(message: Message) -> Document:
+    """A message as recallable text, prefixed by its speaker in multi-party logs."""
+    assert message.id is not None
+    text = f"{message.name}: {message.content}" if message.name else message.content
+    return Document(
+        doc_id=message_doc_id(message.id),
+        kind="message",
+        text=text,
+        source_ids=[message.id],
+        created_at=message.created_at,
+    )
+
+
+def fact_document(fact: Fact) -> Document:
+    """A fact as recallable text that points back at the messages it came from."""
+    return Document(
+        doc_id=fact_doc_id(fact.id),
+        kind="fact",
+        text=fact.statement,
+        source_ids=fact.source_ids,
+        created_at=fact.valid_from,
+    )
+
+
+class Learner:
+    """Turns stored messages into graph facts and recallable documents, without a model."""
+
+    def __init__(
+        self, *, memory: HybridMemory, graph: KnowledgeGraph, extractor: FactExtractor
+    ) -> None:
+        self.memory = memory
+        self.graph = graph
+        self.extractor = extractor
+
+    def observations(self, messages: Sequence[Message]) -> list[Observation]:
+        """Fact candidates from what people said; "I" is the speaker's name, or the user."""
+        found: list[Observation] = []
+        for message in messages:
+            if message.role != "user" or message.id is None or message.created_at is None:
+                continue
+            speaker = message.name or SELF
+            for candidate in self.extractor.extract(
+                message.content, speaker=speaker, when=message.created_at
+            ):
+                found.append(
+                    Observation(
+                        candidate=candidate, source_id=message.id, said_at=message.created_at
+                    )
+                )
+        return found
+
+    def learn(self, user_id: str, messages: Sequence[Message]) -> list[Fact]:
+        """Learn from newly stored messages; returns the facts created or changed."""
+        said = [m for m in messages if m.role == "user"]
+        if not said:
+            return []
+        changed = self.graph.learn(user_id, self.observations(said))
+        # New facts become extra keys that lead back to their source turns.
+        documents = [message_document(m) for m in said] + [
+            fact_document(f) for f in changed if f.is_current
+        ]
+        self.memory.index(user_id, documents)
+        return changed

@@ -1,0 +1,48 @@
+"""The LLM Protocol: one async method from chat messages to a completion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+ChatMessages = list[dict[str, str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completion:
+    """A generated reply and what it cost."""
+
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" or "length", as in OpenAI's API
+
+
+class ChatLLM(Protocol):
+    """A chat model backend: transformers in process, vLLM over HTTP or in process, ..."""
+
+    @property
+    def model_name(self) -> str:
+        """The name replies are recorded under."""
+        ...
+
+    async def generate(
+        self, messages: ChatMessages, *, max_tokens: int, temperature: float
+    ) -> Completion:
+        """Continue the conversation ``messages`` with one assistant reply."""
+        ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens the way the generating model will."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text``."""
+        ...
+
+
+def approximate_tokens(text: str) -> int:
+    """A model-free estimate (about four characters a token in English)."""
+    return len(text) // 4 + 1

@@ -1,0 +1,100 @@
+"""Generation with transformers in process: the embedded default backend."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+from confidante.agent.llm import ChatMessages, Completion
+from confidante.agent.weights import FIX
+from confidante.errors import GenerationError, ModelNotFoundError
+
+
+class TransformersLLM:
+    """A causal LM from a Hugging Face folder, loaded on first use, one generation at a time."""
+
+    def __init__(self, model_dir: Path, *, name: str | None = None) -> None:
+        if not (model_dir / "config.json").exists():
+            raise ModelNotFoundError(
+                f"No prepared model at {model_dir}; {FIX}, or set CONFIDANTE_MODEL_DIR to a "
+                "Hugging Face model folder."
+            )
+        self.model_dir = model_dir
+        self._name = name or model_dir.name
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        """The model folder's name."""
+        return self._name
+
+    def _load_tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer  # slow import: lazily
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        return self._tokenizer
+
+    def _load_model(self) -> Any:
+        if self._model is None:
+            import torch
+            from transformers import AutoModelForCausalLM
+
+            # float32: bf16 matmuls are slower than fp32 on most CPUs.
+            self._model = AutoModelForCausalLM.from_pretrained(
+                self.model_dir, dtype=torch.float32
+            ).eval()
+        return self._model
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` by this model's tokenizer."""
+        with self._lock:
+            return len(self._load_tokenizer().encode(text, add_special_tokens=False))
+
+    def _generate_sync(
+        self, messages: ChatMessages, max_tokens: int, temperature: float
+    ) -> Completion:
+        import torch
+
+        with self._lock:
+            tokenizer, model = self._load_tokenizer(), self._load_model()
+            inputs = tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+            sampling: dict[str, Any] = (
+                {"do_sample": True, "temperature": temperature, "top_p": 0.95}
+                if temperature > 0
+                else {"do_sample": False}
+            )
+            with torch.inference_mode():
+                output = model.generate(
+                    **inputs,
+                    max_new_tokens=max_tokens,
+                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                    **sampling,
+                )
+        prompt_len = inputs["input_ids"].shape[1]
+        new_tokens = output[0, prompt_len:]
+        ended = bool(len(new_tokens)) and int(new_tokens[-1]) == tokenizer.eos_token_id
+        return Completion(
+            text=tokenizer.decode(new_tokens, skip_special_tokens=True).strip(),
+            model=self._name,
+            prompt_tokens=int(prompt_len),
+            completion_tokens=len(new_tokens),
+            finish_reason="stop" if ended or len(new_tokens) < max_tokens else "length",
+        )
+
+    async def generate(
+        self, messages: ChatMessages, *, max_tokens: int, temperature: float
+    ) -> Completion:
+        """One reply, generated in a worker thread so the event loop stays free."""
+        try:
+            return await asyncio.to_thread(self._generate_sync, messages, max_tokens, temperature)
+        except (ModelNotFoundError, GenerationError):
+            raise
+        except Exception as exc:  # torch/transformers errors have no common base
+            raise GenerationError(f"Generation failed in {self.model_dir}: {exc}") from exc

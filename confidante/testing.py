@@ -1,0 +1,85 @@
+"""Stand-ins for tests and examples: a scripted LLM and a deterministic hashing embedder.
+
+They implement the same Protocols as the real backends, so tests exercise real code paths
+with real stores, and only the model is scripted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from collections.abc import Callable, Sequence
+
+from langchain_core.embeddings import Embeddings
+
+from confidante.agent.llm import ChatMessages, Completion
+
+Responder = Callable[[ChatMessages], str]
+
+
+class ScriptedLLM:
+    """Replies from a list (in turn) or a function of the prompt; records every prompt."""
+
+    def __init__(self, replies: Sequence[str] | Responder = ("OK.",), *, name: str = "scripted"):
+        self._replies = replies
+        self._name = name
+        self.prompts: list[ChatMessages] = []
+
+    @property
+    def model_name(self) -> str:
+        """The name given at construction."""
+        return self._name
+
+    async def generate(
+        self, messages: ChatMessages, *, max_tokens: int, temperature: float
+    ) -> Completion:
+        """The next scripted reply (the last one repeats), cut to ``max_tokens`` words."""
+        self.prompts.append(messages)
+        if callable(self._replies):
+            text = self._replies(messages)
+        else:
+            text = self._replies[min(len(self.prompts), len(self._replies)) - 1]
+        words = text.split()
+        return Completion(
+            text=" ".join(words[:max_tokens]),
+            model=self._name,
+            prompt_tokens=sum(len(m["content"].split()) for m in messages),
+            completion_tokens=min(len(words), max_tokens),
+            finish_reason="length" if len(words) > max_tokens else "stop",
+        )
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+class HashEmbedder(Embeddings):
+    """Bag-of-words vectors from hashed tokens: texts sharing words are near each other.
+
+    Deterministic across runs and processes (seeded per token, no global random state).
+    """
+
+    def __init__(self, dimensions: int = 64) -> None:
+        self.dimensions = dimensions
+
+    def _token_vector(self, token: str) -> list[float]:
+        seed = int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big")
+        rng = random.Random(seed)
+        return [rng.gauss(0.0, 1.0) for _ in range(self.dimensions)]
+
+    def _embed(self, text: str) -> list[float]:
+        total = [0.0] * self.dimensions
+        for token in _TOKEN.findall(text.lower()) or ["<empty>"]:
+            for i, value in enumerate(self._token_vector(token)):
+                total[i] += value
+        norm = math.sqrt(sum(v * v for v in total)) or 1.0
+        return [v / norm for v in total]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One unit vector per text."""
+        return [self._embed(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """A unit vector for the query."""
+        return self._embed(text)
