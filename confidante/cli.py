@@ -145,8 +145,16 @@ def forget(
     console.print(f"Forgot everything about [bold]{user}[/bold].")
 
 
+def _quiet_libraries() -> None:
+    """Hide per-tensor loading bars; the CLI shows its own progress."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 def main() -> None:
     """Entry point: our errors print their fix and exit 1, without a traceback."""
+    _quiet_libraries()
     try:
         app()
     except ConfidanteError as exc:

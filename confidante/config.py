@@ -49,10 +49,10 @@ class Settings(BaseSettings):
         default=1_024, description="Tokens of prompt for system text, profile and recollections."
     )
     history_messages: PositiveInt = Field(
-        default=6, description="Recent messages of the conversation kept in the prompt."
+        default=2, description="Recent messages of the conversation kept in the prompt."
     )
     recall_k: PositiveInt = Field(default=6, description="Recollections retrieved per turn.")
-    max_new_tokens: PositiveInt = Field(default=160, description="Reply length limit in tokens.")
+    max_new_tokens: PositiveInt = Field(default=96, description="Reply length limit in tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 = greedy decoding.")
 
     system_prompt: str = Field(

@@ -35,7 +35,7 @@ def test_facts_from_session_one_reach_session_two(
         found = b.recall("maria", "peanut allergy", k=3)
         assert found and set(found[0].source_ids) <= told
         stored = b.export("maria")["interactions"][-1]
-        assert "Maria is allergic to peanuts" in stored["prompt"][0]["content"]
+        assert "Maria is allergic to peanuts" in stored["prompt"][-1]["content"]
         assert stored["model"] == "SmolLM2-135M-Instruct"
 
 

@@ -164,8 +164,11 @@ class AsyncAssistant:
             history = earlier or self.journal.recent_messages(
                 user_id, self.settings.history_messages
             )
-            in_prompt = frozenset(message_doc_id(m.id) for m in history if m.id)
             profile = self._profile_context(user_id)
+            # What the prompt already holds (history, profile facts) is not recalled twice.
+            in_prompt = frozenset(
+                [message_doc_id(m.id) for m in history if m.id] + [r.id for r in profile]
+            )
             recollections = await self._recall(user_id, query, self.settings.recall_k, in_prompt)
             prompt = build_prompt(
                 system_prompt=self.settings.system_prompt,

@@ -15,7 +15,9 @@ from confidante.errors import GenerationError, ModelNotFoundError
 class TransformersLLM:
     """A causal LM from a Hugging Face folder, loaded on first use, one generation at a time."""
 
-    def __init__(self, model_dir: Path, *, name: str | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, *, name: str | None = None, repetition_penalty: float = 1.1
+    ) -> None:
         if not (model_dir / "config.json").exists():
             raise ModelNotFoundError(
                 f"No prepared model at {model_dir}; {FIX}, or set CONFIDANTE_MODEL_DIR to a "
@@ -23,6 +25,8 @@ class TransformersLLM:
             )
         self.model_dir = model_dir
         self._name = name or model_dir.name
+        # Greedy decoding with a 135M model loops on its own phrases without a mild penalty.
+        self.repetition_penalty = repetition_penalty
         self._tokenizer: Any = None
         self._model: Any = None
         self._lock = threading.Lock()
@@ -74,6 +78,7 @@ class TransformersLLM:
                 output = model.generate(
                     **inputs,
                     max_new_tokens=max_tokens,
+                    repetition_penalty=self.repetition_penalty,
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                     **sampling,
                 )

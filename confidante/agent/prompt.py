@@ -1,7 +1,9 @@
-"""Prompt assembly: stable system text and profile first, then recollections, then history.
+"""Prompt assembly: system text, history, then the new turn with what is known and recalled.
 
-The stable part leads so that a serving engine's prefix cache hits across a user's turns.
-Everything is fitted under a token budget; what did not fit is not reported as context.
+The system text and history form a prefix that stays unchanged across a user's turns, so a
+serving engine's prefix cache hits; profile facts and recollections lead the last user
+message, where small models use them best (measured on SmolLM2-135M). Everything is fitted
+under a token budget; what did not fit is not reported as context.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def build_prompt(
     """Assemble the prompt for one turn under ``budget`` tokens (the turn itself always goes in).
 
     Profile facts are kept first; recollections are chosen by score, then shown oldest first;
-    history fills what budget remains, newest messages kept.
+    history fills what budget remains, newest messages kept. The context is prepended to the
+    turn's last message, which must be a user message.
     """
     remaining = budget - count_tokens(system_prompt)
     kept_profile, used = _fit(profile, lambda r: r.text, remaining, count_tokens)
@@ -71,18 +74,15 @@ def build_prompt(
     remaining -= used
     kept_memories.sort(key=lambda r: (r.created_at is None, r.created_at))
 
-    sections = [system_prompt]
+    sections: list[str] = []
     if kept_profile:
-        sections.append(
-            "What you know about the user:\n" + "\n".join(f"- {r.text}" for r in kept_profile)
-        )
+        sections.append("Facts about me:\n" + "\n".join(f"- {r.text}" for r in kept_profile))
     if kept_memories:
         sections.append(
-            "Things said earlier that may be relevant:\n"
+            "Things I said earlier that may be relevant:\n"
             + "\n".join(f"- {_dated(r)}" for r in kept_memories)
         )
-    system = [m for m in turn if m.role == "system"]
-    sections.extend(m.content for m in system)
+    system = "\n\n".join([system_prompt, *(m.content for m in turn if m.role == "system")])
 
     kept_history: list[dict[str, str]] = []
     for message in reversed(history):
@@ -93,7 +93,10 @@ def build_prompt(
         kept_history.insert(0, chat)
         remaining -= cost
 
-    messages: ChatMessages = [{"role": "system", "content": "\n\n".join(sections)}]
-    messages.extend(kept_history)
-    messages.extend(_as_chat(m) for m in turn if m.role != "system")
+    said = [_as_chat(m) for m in turn if m.role != "system"]
+    if sections:
+        # Small models use context best right before the question; the system text and
+        # history stay an unchanged prefix across turns, so prefix caches still hit.
+        said[-1] = {**said[-1], "content": "\n\n".join([*sections, said[-1]["content"]])}
+    messages: ChatMessages = [{"role": "system", "content": system}, *kept_history, *said]
     return Prompt(messages=messages, context=[*kept_profile, *kept_memories])

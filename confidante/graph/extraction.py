@@ -28,7 +28,7 @@ PREDICATES: dict[str, Predicate] = {
         Predicate(name="lives_in", phrase="{subject} lives in {object}", single_valued=True),
         Predicate(name="from", phrase="{subject} is from {object}", single_valued=True),
         Predicate(name="works_at", phrase="{subject} works at {object}", single_valued=True),
-        Predicate(name="job", phrase="{subject} works as {object}", single_valued=True),
+        Predicate(name="job", phrase="{subject} works as {a} {object}", single_valued=True),
         Predicate(name="studies", phrase="{subject} studies {object}", single_valued=True),
         Predicate(name="partner", phrase="{subject}'s partner is {object}", single_valued=True),
         Predicate(name="diet", phrase="{subject} is {object}", single_valued=True),
@@ -68,8 +68,9 @@ class FactCandidate:
     def statement(self, subject_label: str) -> str:
         """The fact as a sentence, with ``subject_label`` standing for the subject."""
         predicate = PREDICATES[self.predicate]
+        article = "an" if self.object[:1].lower() in "aeiou" else "a"
         sentence = predicate.phrase.format(
-            subject=subject_label, object=self.object, role=self.role or "relative"
+            subject=subject_label, object=self.object, role=self.role or "relative", a=article
         )
         return sentence[0].upper() + sentence[1:]
 
