@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     )
 
     context_token_budget: PositiveInt = Field(
-        default=1_024, description="Tokens of prompt for system text, profile and recollections."
+        default=1_024,
+        description="Prompt tokens in all; the turn goes in whole, context fills the rest.",
     )
     history_messages: PositiveInt = Field(
         default=2, description="Recent messages of the conversation kept in the prompt."

@@ -247,3 +247,17 @@ def test_generation_failure_keeps_the_turn(settings: Settings):
         exported = a.export("maria")
         assert [m["id"] for m in exported["messages"]] == ["kept"]
         assert [f["object"] for f in exported["facts"]] == ["Porto"]
+
+
+def test_recollections_do_not_repeat_the_profile_or_history(
+    assistant: Assistant, scripted_llm: ScriptedLLM
+):
+    assistant.chat("kim", say("I live in Oslo and I love skiing."))
+    assistant.chat("kim", say("I work at Statoil."))
+    reply = assistant.chat("kim", say("Any tips for skiing near Oslo?"))
+    ids = [r.id for r in reply.context]
+    assert len(ids) == len(set(ids))
+    texts = [r.text for r in reply.context]
+    assert len(texts) == len(set(texts))
+    history = {m["content"] for m in scripted_llm.prompts[-1][1:-1]}
+    assert not history & {r.text for r in reply.context if r.kind == "message"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,30 @@ def test_models_prepare_is_idempotent(tmp_path: Path):
     before = (path / "model.safetensors").stat().st_mtime_ns
     assert prepare_model(cache) == path
     assert (path / "model.safetensors").stat().st_mtime_ns == before
+
+
+def test_readme_python_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert (tmp_path / "my-data" / "confidante.db").exists()
+
+
+def test_interactive_cli_chat_shows_recollections(settings: Settings):
+    env = {**os.environ, "CONFIDANTE_DATA_DIR": str(settings.data_dir), "COLUMNS": "200"}
+    typed = "I live in Oslo.\nWhere do I live?\n/recall\n/quit\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "confidante", "chat", "--user", "kim"],
+        input=typed,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("assistant>") == 2
+    recalled = done.stdout.split("/recall")[-1] if "/recall" in done.stdout else done.stdout
+    assert "lives in Oslo" in recalled

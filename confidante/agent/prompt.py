@@ -67,7 +67,9 @@ def build_prompt(
     history fills what budget remains, newest messages kept. The context is prepended to the
     turn's last message, which must be a user message.
     """
-    remaining = budget - count_tokens(system_prompt)
+    said = [_as_chat(m) for m in turn if m.role != "system"]
+    system = "\n\n".join([system_prompt, *(m.content for m in turn if m.role == "system")])
+    remaining = budget - count_tokens(system) - sum(count_tokens(m["content"]) for m in said)
     kept_profile, used = _fit(profile, lambda r: r.text, remaining, count_tokens)
     remaining -= used
     kept_memories, used = _fit(recollections, _dated, remaining, count_tokens)
@@ -82,7 +84,6 @@ def build_prompt(
             "Things I said earlier that may be relevant:\n"
             + "\n".join(f"- {_dated(r)}" for r in kept_memories)
         )
-    system = "\n\n".join([system_prompt, *(m.content for m in turn if m.role == "system")])
 
     kept_history: list[dict[str, str]] = []
     for message in reversed(history):
@@ -93,7 +94,6 @@ def build_prompt(
         kept_history.insert(0, chat)
         remaining -= cost
 
-    said = [_as_chat(m) for m in turn if m.role != "system"]
     if sections:
         # Small models use context best right before the question; the system text and
         # history stay an unchanged prefix across turns, so prefix caches still hit.
