@@ -16,6 +16,7 @@ from confidante.errors import (
     NotFoundError,
     StorageError,
     UnknownInteractionError,
+    UnknownMemoryError,
     UnknownUserError,
 )
 from confidante.records import Fact, Message, Profile, Rating, Recollection, Reply
@@ -42,5 +43,6 @@ __all__ = [
     "Settings",
     "StorageError",
     "UnknownInteractionError",
+    "UnknownMemoryError",
     "UnknownUserError",
 ]

@@ -10,7 +10,8 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   └── InvalidRatingError       score outside the rating scale
     ├── NotFoundError
     │   ├── UnknownUserError         nothing is stored for this user
-    │   └── UnknownInteractionError  no interaction with this id
+    │   ├── UnknownInteractionError  no interaction with this id (for this user)
+    │   └── UnknownMemoryError       no memory with this id for this user
     ├── StorageError                 a store could not be read or written
     │   └── DataDirNotWritableError
     └── ModelError
@@ -53,6 +54,10 @@ class UnknownUserError(NotFoundError):
 
 class UnknownInteractionError(NotFoundError):
     """No interaction has this id."""
+
+
+class UnknownMemoryError(NotFoundError):
+    """The user has no memory with this id."""
 
 
 class StorageError(ConfidanteError):

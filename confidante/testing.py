@@ -10,7 +10,7 @@ import hashlib
 import math
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from langchain_core.embeddings import Embeddings
 
@@ -49,6 +49,14 @@ class ScriptedLLM:
             completion_tokens=min(len(words), max_tokens),
             finish_reason="length" if len(words) > max_tokens else "stop",
         )
+
+    async def stream(
+        self, messages: ChatMessages, *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[str]:
+        """The same reply as ``generate``, one word at a time."""
+        completion = await self.generate(messages, max_tokens=max_tokens, temperature=temperature)
+        for i, word in enumerate(completion.text.split(" ")):
+            yield word if i == 0 else " " + word
 
 
 _TOKEN = re.compile(r"[^\W_]+")

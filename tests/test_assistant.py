@@ -15,8 +15,10 @@ from confidante import (
     InvalidRatingError,
     MessageTooLargeError,
     ModelNotFoundError,
+    Reply,
     Settings,
     UnknownInteractionError,
+    UnknownMemoryError,
     UnknownUserError,
 )
 from confidante.testing import HashEmbedder, ScriptedLLM
@@ -261,3 +263,40 @@ def test_recollections_do_not_repeat_the_profile_or_history(
     assert len(texts) == len(set(texts))
     history = {m["content"] for m in scripted_llm.prompts[-1][1:-1]}
     assert not history & {r.text for r in reply.context if r.kind == "message"}
+
+
+def test_chat_stream_yields_deltas_then_the_recorded_reply(assistant: Assistant):
+    assistant.observe("kim", say("I live in Oslo."))
+    items = list(assistant.chat_stream("kim", say("Where do I live?")))
+    deltas = [d for d in items[:-1] if isinstance(d, str)]
+    reply = items[-1]
+    assert len(deltas) == len(items) - 1 and isinstance(reply, Reply)
+    assert "".join(deltas) == reply.content == "Noted."
+    assert any("Oslo" in r.text for r in reply.context)
+    stored = assistant.export("kim")["interactions"][-1]
+    assert stored["id"] == reply.interaction_id
+    with pytest.raises(InvalidMessageError):
+        list(assistant.chat_stream("kim", say("")))
+
+
+def test_memories_can_be_listed_and_deleted(assistant: Assistant):
+    assistant.observe("kim", say("I'm allergic to cats.", id="c1"))
+    listed = assistant.memories("kim")
+    assert {r.kind for r in listed} == {"message", "fact"}
+    fact = next(r for r in listed if r.kind == "fact")
+    assert fact.source_ids == ["c1"]
+    assistant.delete_memory("kim", fact.id)
+    assert assistant.profile("kim").facts == []
+    assert fact.id not in {r.id for r in assistant.recall("kim", "allergic to cats")}
+    with pytest.raises(UnknownMemoryError, match="no memory with id"):
+        assistant.delete_memory("kim", fact.id)
+    with pytest.raises(UnknownMemoryError):
+        assistant.delete_memory("someone-else", "msg:c1")
+    assert [r.id for r in assistant.memories("kim")] == ["msg:c1"]
+
+
+def test_rating_is_scoped_to_the_user_when_asked(assistant: Assistant):
+    reply = assistant.chat("kim", say("Hello"))
+    with pytest.raises(UnknownInteractionError):
+        assistant.rate(reply.interaction_id, 5, user_id="mallory")
+    assert assistant.rate(reply.interaction_id, 5, user_id="kim").user_id == "kim"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from confidante.agent.llm import approximate_tokens
 from confidante.agent.prompt import build_prompt
-from confidante.records import Message, Recollection
+from confidante.records import Message, Recollection, RecollectionKind
 
 
-def memory(i: int, text: str, kind: str = "message", day: int = 1) -> Recollection:
+def memory(i: int, text: str, kind: RecollectionKind = "message", day: int = 1) -> Recollection:
     return Recollection(
         id=f"r{i}",
         text=text,

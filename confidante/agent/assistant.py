@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Self
 
 from langchain_core.embeddings import Embeddings
 
-from confidante.agent.learning import Learner, message_doc_id
-from confidante.agent.llm import ChatLLM, TokenCounter, approximate_tokens
-from confidante.agent.prompt import build_prompt
+from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message_doc_id
+from confidante.agent.llm import (
+    ChatLLM,
+    ChatMessages,
+    StreamingLLM,
+    TokenCounter,
+    approximate_tokens,
+)
+from confidante.agent.prompt import Prompt, build_prompt
 from confidante.config import Settings
 from confidante.database import Database
 from confidante.errors import (
     DataDirNotWritableError,
     InvalidMessageError,
     InvalidRatingError,
+    UnknownInteractionError,
+    UnknownMemoryError,
     UnknownUserError,
 )
 from confidante.graph.extraction import SELF, FactExtractor
@@ -144,13 +152,10 @@ class AsyncAssistant:
             max_count=self.settings.max_messages_per_call,
         )
 
-    async def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
-        """Answer the conversation's last turn with what is remembered about ``user_id``.
-
-        ``messages`` is OpenAI-style. The messages after the last assistant message are this
-        turn: they are recorded and learned from. Earlier ones are the conversation so far;
-        when there are none, recent history comes from memory.
-        """
+    def _split_turn(
+        self, user_id: str, messages: Iterable[MessageInput]
+    ) -> tuple[str, list[Message], list[Message]]:
+        """Validate; split into the conversation so far and this turn (stamped with ids)."""
         user_id = validate_user_id(user_id)
         given = self._messages(messages)
         split = max((i + 1 for i, m in enumerate(given) if m.role == "assistant"), default=0)
@@ -158,27 +163,59 @@ class AsyncAssistant:
         earlier, turn = given[:split], [stamp(m, default_time=now) for m in given[split:]]
         if not any(m.role == "user" for m in turn):
             raise InvalidMessageError("The last turn has no user message; end with a user message.")
-        query = next(m.content for m in reversed(turn) if m.role == "user")
+        return user_id, earlier, turn
 
+    async def _prompt(self, user_id: str, earlier: list[Message], turn: list[Message]) -> Prompt:
+        """Retrieve profile, recollections and history, and fit them into the prompt."""
+        query = next(m.content for m in reversed(turn) if m.role == "user")
+        history = earlier or self.journal.recent_messages(user_id, self.settings.history_messages)
+        profile = self._profile_context(user_id)
+        # What the prompt already holds (history, profile facts) is not recalled twice.
+        in_prompt = frozenset(
+            [message_doc_id(m.id) for m in history if m.id] + [r.id for r in profile]
+        )
+        recollections = await self._recall(user_id, query, self.settings.recall_k, in_prompt)
+        return build_prompt(
+            system_prompt=self.settings.system_prompt,
+            profile=profile,
+            recollections=recollections,
+            history=history[-self.settings.history_messages :],
+            turn=turn,
+            budget=self.settings.context_token_budget,
+            count_tokens=self._count_tokens,
+        )
+
+    def _record(
+        self, user_id: str, turn: list[Message], prompt: Prompt, text: str, model: str
+    ) -> Reply:
+        """Store the reply and exactly what went into it as one interaction."""
+        reply = Message(role="assistant", content=text, id=new_id("msg"), created_at=utc_now())
+        interaction_id = new_id("int")
+        self.journal.add_interaction(
+            interaction_id=interaction_id,
+            user_id=user_id,
+            created_at=turn[0].created_at or utc_now(),
+            request_ids=[m.id for m in turn if m.id],
+            reply=reply,
+            context=prompt.context,
+            prompt=prompt.messages,
+            model=model,
+        )
+        assert reply.id is not None
+        return Reply(
+            content=text, interaction_id=interaction_id, context=prompt.context, message_id=reply.id
+        )
+
+    async def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+        """Answer the conversation's last turn with what is remembered about ``user_id``.
+
+        ``messages`` is OpenAI-style. The messages after the last assistant message are this
+        turn: they are recorded and learned from. Earlier ones are the conversation so far;
+        when there are none, recent history comes from memory.
+        """
+        user_id, earlier, turn = self._split_turn(user_id, messages)
         async with self._lock(user_id):
-            history = earlier or self.journal.recent_messages(
-                user_id, self.settings.history_messages
-            )
-            profile = self._profile_context(user_id)
-            # What the prompt already holds (history, profile facts) is not recalled twice.
-            in_prompt = frozenset(
-                [message_doc_id(m.id) for m in history if m.id] + [r.id for r in profile]
-            )
-            recollections = await self._recall(user_id, query, self.settings.recall_k, in_prompt)
-            prompt = build_prompt(
-                system_prompt=self.settings.system_prompt,
-                profile=profile,
-                recollections=recollections,
-                history=history[-self.settings.history_messages :],
-                turn=turn,
-                budget=self.settings.context_token_budget,
-                count_tokens=self._count_tokens,
-            )
+            prompt = await self._prompt(user_id, earlier, turn)
             # The person's words are kept and learned from even if generation fails.
             stored = self.journal.add_messages(user_id, turn)
             try:
@@ -189,27 +226,39 @@ class AsyncAssistant:
                 )
             finally:
                 await asyncio.to_thread(self.learner.learn, user_id, stored)
-            reply = Message(
-                role="assistant", content=completion.text, id=new_id("msg"), created_at=utc_now()
-            )
-            interaction_id = new_id("int")
-            self.journal.add_interaction(
-                interaction_id=interaction_id,
-                user_id=user_id,
-                created_at=now,
-                request_ids=[m.id for m in turn if m.id],
-                reply=reply,
-                context=prompt.context,
-                prompt=prompt.messages,
-                model=completion.model,
-            )
-        assert reply.id is not None
-        return Reply(
-            content=completion.text,
-            interaction_id=interaction_id,
-            context=prompt.context,
-            message_id=reply.id,
-        )
+            return self._record(user_id, turn, prompt, completion.text, completion.model)
+
+    async def chat_stream(
+        self, user_id: str, messages: Iterable[MessageInput]
+    ) -> AsyncGenerator[str | Reply, None]:
+        """Like ``chat``, but yield the reply's text as it is generated, then the ``Reply``.
+
+        Every item but the last is a text delta; the last is the recorded ``Reply``. Bad input
+        raises on the first iteration, before anything is stored.
+        """
+        user_id, earlier, turn = self._split_turn(user_id, messages)
+        async with self._lock(user_id):
+            prompt = await self._prompt(user_id, earlier, turn)
+            stored = self.journal.add_messages(user_id, turn)
+            parts: list[str] = []
+            try:
+                async for delta in self._generate_stream(prompt.messages):
+                    parts.append(delta)
+                    yield delta
+            finally:
+                await asyncio.to_thread(self.learner.learn, user_id, stored)
+            yield self._record(user_id, turn, prompt, "".join(parts).strip(), self.llm.model_name)
+
+    async def _generate_stream(self, messages: ChatMessages) -> AsyncIterator[str]:
+        options = {
+            "max_tokens": self.settings.max_new_tokens,
+            "temperature": self.settings.temperature,
+        }
+        if isinstance(self.llm, StreamingLLM):
+            async for delta in self.llm.stream(messages, **options):
+                yield delta
+        else:  # a backend without streaming: the whole reply is one delta
+            yield (await self.llm.generate(messages, **options)).text
 
     async def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
         """Record and learn from conversation without replying (e.g. importing history).
@@ -244,7 +293,7 @@ class AsyncAssistant:
         """Mark a recalled fact that newer information has replaced."""
         if recollection.kind != "fact":
             return recollection
-        fact = self.graph.fact(user_id, recollection.id.removeprefix("fact:"))
+        fact = self.graph.fact(user_id, recollection.id.removeprefix(FACT_PREFIX))
         if fact is None or fact.valid_to is None:
             return recollection
         text = f"{recollection.text} (until {fact.valid_to:%Y-%m-%d})"
@@ -256,7 +305,7 @@ class AsyncAssistant:
         facts.sort(key=lambda f: f.subject != SELF)
         return [
             Recollection(
-                id=f"fact:{f.id}",
+                id=fact_doc_id(f.id),
                 text=f.statement,
                 kind="profile",
                 score=f.confidence,
@@ -281,8 +330,19 @@ class AsyncAssistant:
         facts.sort(key=lambda f: f.subject != SELF)
         return Profile(user_id=user_id, facts=facts)
 
-    async def rate(self, interaction_id: str, score: int, comment: str | None = None) -> Rating:
-        """Rate a reply from 1 (bad) to 5 (great); ratings feed fine-tuning batches."""
+    async def rate(
+        self,
+        interaction_id: str,
+        score: int,
+        comment: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> Rating:
+        """Rate a reply from 1 (bad) to 5 (great); ratings feed fine-tuning batches.
+
+        With ``user_id``, only that user's interactions can be rated: any other id is
+        reported as unknown, so one user cannot probe another's interactions.
+        """
         low, high = RATING_SCALE
         if isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high:
             raise InvalidRatingError(
@@ -292,10 +352,14 @@ class AsyncAssistant:
             raise InvalidRatingError("comment must be a string or None.")
         if comment is not None and len(comment) > self.settings.max_message_chars:
             raise InvalidRatingError("comment is longer than CONFIDANTE_MAX_MESSAGE_CHARS.")
-        user_id = self.journal.interaction_user(interaction_id)
+        owner = self.journal.interaction_user(interaction_id)
+        if user_id is not None and owner != user_id:
+            raise UnknownInteractionError(
+                f"No interaction with id {interaction_id!r}; use the interaction_id of a Reply."
+            )
         rating = Rating(
             interaction_id=interaction_id,
-            user_id=user_id,
+            user_id=owner,
             score=score,
             comment=comment,
             created_at=utc_now(),
@@ -303,11 +367,46 @@ class AsyncAssistant:
         self.journal.add_rating(rating)
         return rating
 
+    async def memories(self, user_id: str) -> list[Recollection]:
+        """Every memory held for ``user_id`` (messages and facts), oldest first."""
+        user_id = validate_user_id(user_id)
+        documents = self.memory.documents.all(user_id)
+        return [
+            self._with_validity(
+                user_id,
+                Recollection(
+                    id=d.doc_id,
+                    text=d.text,
+                    kind=d.kind,
+                    score=1.0,
+                    source_ids=d.source_ids,
+                    created_at=d.created_at,
+                ),
+            )
+            for d in documents
+        ]
+
+    async def delete_memory(self, user_id: str, memory_id: str) -> None:
+        """Delete one memory; a fact memory leaves the profile too.
+
+        The transcript in the journal is kept (it is the record of past interactions) until
+        ``forget``; the memory is no longer recalled or shown.
+        """
+        user_id = validate_user_id(user_id)
+        async with self._lock(user_id):
+            removed = await asyncio.to_thread(self.memory.delete, user_id, [memory_id])
+            if memory_id.startswith(FACT_PREFIX):
+                removed += self.graph.remove(user_id, memory_id.removeprefix(FACT_PREFIX))
+        if not removed:
+            raise UnknownMemoryError(
+                f"User {user_id!r} has no memory with id {memory_id!r}; list them with memories()."
+            )
+
     async def forget(self, user_id: str) -> None:
         """Erase everything about ``user_id`` from every store."""
         user_id = validate_user_id(user_id)
         async with self._lock(user_id):
-            await asyncio.to_thread(self.memory.delete_user, user_id)
+            await asyncio.to_thread(self.memory.delete, user_id)
             self.graph.forget(user_id)
             self.journal.delete_user(user_id)
             if self._database is not None:

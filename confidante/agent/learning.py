@@ -10,15 +10,18 @@ from confidante.memory.documents import Document
 from confidante.memory.retrieval import HybridMemory
 from confidante.records import Fact, Message
 
+MESSAGE_PREFIX = "msg:"
+FACT_PREFIX = "fact:"
+
 
 def message_doc_id(message_id: str) -> str:
     """The memory document id of a message."""
-    return f"msg:{message_id}"
+    return MESSAGE_PREFIX + message_id
 
 
 def fact_doc_id(fact_id: str) -> str:
     """The memory document id of a graph fact."""
-    return f"fact:{fact_id}"
+    return FACT_PREFIX + fact_id
 
 
 def message_document(message: Message) -> Document:

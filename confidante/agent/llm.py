@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -31,6 +32,17 @@ class ChatLLM(Protocol):
         self, messages: ChatMessages, *, max_tokens: int, temperature: float
     ) -> Completion:
         """Continue the conversation ``messages`` with one assistant reply."""
+        ...
+
+
+@runtime_checkable
+class StreamingLLM(Protocol):
+    """A backend that can also yield a reply's text as it is generated."""
+
+    def stream(
+        self, messages: ChatMessages, *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[str]:
+        """Text deltas of one assistant reply, in order."""
         ...
 
 

@@ -4,12 +4,53 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from confidante.agent.llm import ChatMessages, Completion
 from confidante.agent.weights import FIX
 from confidante.errors import GenerationError, ModelNotFoundError
+
+
+class _DeltaStreamer:
+    """A transformers streamer that decodes new tokens into text deltas for a callback."""
+
+    def __init__(self, tokenizer: Any, emit: Callable[[str], None]):
+        self._tokenizer = tokenizer
+        self._emit = emit
+        self._tokens: list[int] = []
+        self._sent = ""
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:  # generate() first hands over the prompt
+            self._prompt_seen = True
+            return
+        self._tokens.extend(int(t) for t in value.reshape(-1).tolist())
+        text = self._tokenizer.decode(self._tokens, skip_special_tokens=True)
+        # Hold back a trailing replacement char: a multi-byte character may be half decoded.
+        if text.endswith("\ufffd"):
+            return
+        if len(text) > len(self._sent):
+            delta, self._sent = text[len(self._sent) :], text
+            self._emit(delta)
+
+    def end(self) -> None:
+        pass
+
+
+def _stop_when(event: threading.Event) -> Any:
+    """Stopping criteria that end generation once ``event`` is set (the consumer left)."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class StopWhenSet(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool)
+
+    return StoppingCriteriaList([StopWhenSet()])
 
 
 class TransformersLLM:
@@ -59,9 +100,10 @@ class TransformersLLM:
         with self._lock:
             return len(self._load_tokenizer().encode(text, add_special_tokens=False))
 
-    def _generate_sync(
-        self, messages: ChatMessages, max_tokens: int, temperature: float
-    ) -> Completion:
+    def _run(
+        self, messages: ChatMessages, max_tokens: int, temperature: float, **extra: Any
+    ) -> tuple[Any, Any, Any]:
+        """Generate under the lock; return (tokenizer, inputs, output ids)."""
         import torch
 
         with self._lock:
@@ -81,7 +123,14 @@ class TransformersLLM:
                     repetition_penalty=self.repetition_penalty,
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                     **sampling,
+                    **extra,
                 )
+        return tokenizer, inputs, output
+
+    def _generate_sync(
+        self, messages: ChatMessages, max_tokens: int, temperature: float
+    ) -> Completion:
+        tokenizer, inputs, output = self._run(messages, max_tokens, temperature)
         prompt_len = inputs["input_ids"].shape[1]
         new_tokens = output[0, prompt_len:]
         ended = bool(len(new_tokens)) and int(new_tokens[-1]) == tokenizer.eos_token_id
@@ -92,6 +141,47 @@ class TransformersLLM:
             completion_tokens=len(new_tokens),
             finish_reason="stop" if ended or len(new_tokens) < max_tokens else "length",
         )
+
+    async def stream(
+        self, messages: ChatMessages, *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[str]:
+        """Text deltas as tokens are generated; stopping early stops the generation too."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(item: str | BaseException | None) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def produce() -> None:
+            try:
+                streamer = _DeltaStreamer(self._load_tokenizer_locked(), emit)
+                self._run(
+                    messages,
+                    max_tokens,
+                    temperature,
+                    streamer=streamer,
+                    stopping_criteria=_stop_when(stop),
+                )
+                emit(None)
+            except BaseException as exc:  # handed to the consumer, raised there
+                emit(exc)
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise GenerationError(
+                        f"Generation failed in {self.model_dir}: {item}"
+                    ) from item
+                yield item
+        finally:
+            stop.set()
+            await worker
+
+    def _load_tokenizer_locked(self) -> Any:
+        with self._lock:
+            return self._load_tokenizer()
 
     async def generate(
         self, messages: ChatMessages, *, max_tokens: int, temperature: float

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -76,9 +76,37 @@ class Assistant:
         """See ``AsyncAssistant.profile``."""
         return self._run(self.inner.profile(user_id))
 
-    def rate(self, interaction_id: str, score: int, comment: str | None = None) -> Rating:
+    def chat_stream(self, user_id: str, messages: Iterable[MessageInput]) -> Iterator[str | Reply]:
+        """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
+        stream = self.inner.chat_stream(user_id, messages)
+
+        async def step() -> str | Reply | None:
+            return await anext(stream, None)
+
+        try:
+            while (item := self._run(step())) is not None:
+                yield item
+        finally:
+            self._run(stream.aclose())
+
+    def rate(
+        self,
+        interaction_id: str,
+        score: int,
+        comment: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> Rating:
         """See ``AsyncAssistant.rate``."""
-        return self._run(self.inner.rate(interaction_id, score, comment))
+        return self._run(self.inner.rate(interaction_id, score, comment, user_id=user_id))
+
+    def memories(self, user_id: str) -> list[Recollection]:
+        """See ``AsyncAssistant.memories``."""
+        return self._run(self.inner.memories(user_id))
+
+    def delete_memory(self, user_id: str, memory_id: str) -> None:
+        """See ``AsyncAssistant.delete_memory``."""
+        self._run(self.inner.delete_memory(user_id, memory_id))
 
     def forget(self, user_id: str) -> None:
         """See ``AsyncAssistant.forget``."""

@@ -133,6 +133,17 @@ class KnowledgeGraph:
         )
         return [*closed, fact]
 
+    def remove(self, user_id: str, fact_id: str) -> bool:
+        """Delete one fact outright (a person asked to forget it); False if there is none."""
+        with self._lock:
+            graph = self.graph(user_id)
+            fact = graph.graph["facts"].pop(fact_id, None)
+            if fact is None:
+                return False
+            graph.remove_edge(entity_key(fact.subject), entity_key(fact.object), key=fact_id)
+            self._store.delete(fact_id)
+            return True
+
     def has_user(self, user_id: str) -> bool:
         """True if any fact about the user is stored."""
         return self._store.has_user(user_id)

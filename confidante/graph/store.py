@@ -101,6 +101,11 @@ class FactStore:
         """True if any fact about the user is stored."""
         return bool(self._db.query("SELECT 1 FROM facts WHERE user_id = ? LIMIT 1", (user_id,)))
 
+    def delete(self, fact_id: str) -> None:
+        """Remove one fact."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM facts WHERE id = ?", (fact_id,))
+
     def delete_user(self, user_id: str) -> None:
         """Remove every fact of the user."""
         with self._db.transaction() as conn:

@@ -76,8 +76,13 @@ class ChromaVectorIndex:
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
-    def delete_user(self, user_id: str) -> None:
-        """Drop the user's collection and its files."""
+    def delete(self, user_id: str, ids: Sequence[str] | None = None) -> None:
+        """Remove vectors by id, or drop the user's whole collection when ``ids`` is None."""
+        if ids is not None:
+            col = self._collection(user_id, create=False)
+            if col is not None and ids:
+                col.delete(ids=list(ids))
+            return
         name = collection_name(user_id)
         with self._lock:
             self._collections.pop(name, None)

@@ -125,23 +125,36 @@ class DocumentStore:
         )
         return [(r["doc_id"], -float(r["rank"])) for r in rows]
 
+    def all(self, user_id: str) -> list[Document]:
+        """Every document of the user, in the order indexed."""
+        rows = self._db.query("SELECT * FROM documents WHERE user_id = ? ORDER BY seq", (user_id,))
+        return [_document_from_row(r) for r in rows]
+
     def export(self, user_id: str) -> list[dict[str, Any]]:
         """Every document of the user as JSON-ready data."""
-        rows = self._db.query("SELECT * FROM documents WHERE user_id = ? ORDER BY seq", (user_id,))
-        return [{**vars(_document_from_row(r)), "created_at": r["created_at"]} for r in rows]
+        return [
+            {**vars(d), "created_at": d.created_at.isoformat() if d.created_at else None}
+            for d in self.all(user_id)
+        ]
 
-    def delete_user(self, user_id: str) -> None:
-        """Remove the user's documents and their keyword index entries."""
+    def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
+        """Remove documents (all of the user's when ``doc_ids`` is None) and their index entries.
+
+        Returns how many were removed.
+        """
+        where, params = "user_id = ?", [user_id]
+        if doc_ids is not None:
+            where += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
+            params += list(doc_ids)
         with self._db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT seq, text FROM documents WHERE user_id = ?", (user_id,)
-            ).fetchall()
+            rows = conn.execute(f"SELECT seq, text FROM documents WHERE {where}", params).fetchall()
             for row in rows:
                 conn.execute(
                     "INSERT INTO documents_fts (documents_fts, rowid, text)"
                     " VALUES ('delete', ?, ?)",
                     (row["seq"], row["text"]),
                 )
-            conn.execute("DELETE FROM documents WHERE user_id = ?", (user_id,))
+            conn.execute(f"DELETE FROM documents WHERE {where}", params)
             # Merging segments drops deleted terms from the index pages themselves.
             conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('optimize')")
+        return len(rows)

@@ -77,7 +77,7 @@ class HybridMemory:
                 break
         return recollections
 
-    def delete_user(self, user_id: str) -> None:
-        """Forget every document and vector of the user."""
-        self.vectors.delete_user(user_id)
-        self.documents.delete_user(user_id)
+    def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
+        """Forget documents by id (every one of the user's when None); returns how many."""
+        self.vectors.delete(user_id, doc_ids)
+        return self.documents.delete(user_id, doc_ids)

@@ -17,6 +17,6 @@ class VectorIndex(Protocol):
         """Up to ``k`` (id, similarity) pairs, most similar first."""
         ...
 
-    def delete_user(self, user_id: str) -> None:
-        """Remove every vector of ``user_id``."""
+    def delete(self, user_id: str, ids: Sequence[str] | None = None) -> None:
+        """Remove the vectors under ``ids``, or every vector of ``user_id`` when ``ids`` is None."""
         ...
