@@ -25,7 +25,7 @@ from typing import Any
 from rank_bm25 import BM25Okapi
 
 from confidante import Assistant, Settings
-from confidante.memory.documents import keywords
+from confidante.memory.lexical import keywords
 from confidante.testing import HashEmbedder, ScriptedLLM
 
 KS = (5, 10, 20)

@@ -84,6 +84,11 @@ def test_recall_returns_source_ids(assistant: Assistant):
 def test_fact_recollections_lead_back_to_their_turn(assistant: Assistant):
     assistant.observe("sam", say("I work at Globex.", id="w1"))
     found = assistant.recall("sam", "Sam works at Globex", k=5)
+    assert found[0].source_ids == ["w1"] and found[0].kind == "message"
+    # A fact is recalled when its source turn is not (here: already in the prompt), and it
+    # still points at that turn.
+    memory = assistant.inner.memory
+    found = memory.recall("sam", "Sam works at Globex", 5, exclude=frozenset({"msg:w1"}))
     facts = [r for r in found if r.kind == "fact"]
     assert facts and facts[0].source_ids == ["w1"]
 
@@ -131,8 +136,10 @@ def test_moving_closes_the_old_home(assistant: Assistant):
     history = [f for f in assistant.export("ana")["facts"] if f["predicate"] == "lives_in"]
     paris = next(f for f in history if f["object"] == "Paris")
     assert paris["valid_to"].startswith("2024-06-01")
-    old = [r for r in assistant.recall("ana", "lives in Paris", k=5) if r.kind == "fact"]
-    assert any("until 2024-06-01" in r.text for r in old)
+    old = [r for r in assistant.memories("ana") if r.kind == "fact" and "Paris" in r.text]
+    assert [r.text for r in old] == ["The user lives in Paris (until 2024-06-01)"]
+    found = assistant.recall("ana", "Where did I live before Berlin?", k=2)
+    assert {s for r in found for s in r.source_ids} == {"p1", "p2"}
 
 
 def test_rate(assistant: Assistant):

@@ -7,29 +7,63 @@ from pathlib import Path
 from confidante.database import Database
 from confidante.memory.chroma import ChromaVectorIndex
 from confidante.memory.documents import Document, DocumentStore
+from confidante.memory.lexical import LexicalIndex, terms
 from confidante.memory.retrieval import HybridMemory, reciprocal_rank_fusion
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]])
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
     assert [doc for doc, _ in fused][:2] == ["b", "a"]
     assert fused[0][1] == 1 / 62 + 1 / 61
+    weighted = reciprocal_rank_fusion([["a"], ["b"]], [1.0, 2.0])
+    assert [doc for doc, _ in weighted] == ["b", "a"]
 
 
-def test_keyword_search_matches_stems_and_skips_stopwords(tmp_path: Path):
-    store = DocumentStore(Database(tmp_path / "db"))
-    store.add(
+def test_lexical_index_matches_word_forms_and_skips_stopwords():
+    index = LexicalIndex()
+    index.add(terms("I went running in the park"))
+    index.add(terms("The cat sleeps all day"))
+    assert set(index.scores(terms("does she run?"))) == {0}
+    assert index.scores(terms("the and of")) == {}
+    index.extend(1, terms("then it went running off"))
+    assert set(index.scores(terms("running"))) == {0, 1}
+
+
+def test_rare_words_outrank_common_ones():
+    index = LexicalIndex()
+    for text in ["pizza tonight", "pizza again", "pizza and sushi", "sushi place"]:
+        index.add(terms(text))
+    scores = index.scores(terms("sushi pizza"))
+    assert max(scores, key=lambda n: scores[n]) == 2
+
+
+def test_speaker_named_in_the_query_ranks_their_own_turns(tmp_path: Path):
+    from confidante.testing import HashEmbedder
+
+    memory = HybridMemory(
+        DocumentStore(Database(tmp_path / "db")), ChromaVectorIndex(tmp_path / "c"), HashEmbedder()
+    )
+    memory.index(
         "u",
         [
             Document(
-                doc_id="1", kind="message", text="I went running in the park", source_ids=["1"]
+                doc_id="a",
+                kind="message",
+                text="Ana: I adore painting",
+                source_ids=["a"],
+                speaker="Ana",
             ),
-            Document(doc_id="2", kind="message", text="The cat sleeps all day", source_ids=["2"]),
+            Document(
+                doc_id="b",
+                kind="message",
+                text="Bo: painting painting is my thing",
+                source_ids=["b"],
+                speaker="Bo",
+            ),
         ],
     )
-    assert [d for d, _ in store.search("u", "does she run?", 5)] == ["1"]
-    assert store.search("u", "the and of", 5) == []
-    assert store.search("other-user", "run", 5) == []
+    assert [r.id for r in memory.recall("u", "What does Ana like painting?", k=1)] == ["a"]
+    assert [r.id for r in memory.recall("u", "What does bo paint?", k=1)] == ["b"]
 
 
 def test_dense_finds_paraphrases_keyword_cannot(tmp_path: Path, packaged_embeddings):

@@ -34,6 +34,7 @@ def message_document(message: Message) -> Document:
         text=text,
         source_ids=[message.id],
         created_at=message.created_at,
+        speaker=message.name,
     )
 
 
