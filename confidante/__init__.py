@@ -2,11 +2,14 @@
 
 from confidante.agent.assistant import AsyncAssistant
 from confidante.agent.sync import Assistant
+from confidante.client import AsyncClient, Client
 from confidante.config import Settings
 from confidante.errors import (
+    AuthenticationError,
     ConfidanteError,
     DataDirNotWritableError,
     GenerationError,
+    InsecureBindError,
     InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
@@ -14,6 +17,9 @@ from confidante.errors import (
     ModelError,
     ModelNotFoundError,
     NotFoundError,
+    PermissionDeniedError,
+    RemoteError,
+    RequestTooLargeError,
     StorageError,
     UnknownInteractionError,
     UnknownMemoryError,
@@ -24,10 +30,14 @@ from confidante.records import Fact, Message, Profile, Rating, Recollection, Rep
 __all__ = [
     "Assistant",
     "AsyncAssistant",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
     "ConfidanteError",
     "DataDirNotWritableError",
     "Fact",
     "GenerationError",
+    "InsecureBindError",
     "InvalidInputError",
     "InvalidMessageError",
     "InvalidRatingError",
@@ -36,10 +46,13 @@ __all__ = [
     "ModelError",
     "ModelNotFoundError",
     "NotFoundError",
+    "PermissionDeniedError",
     "Profile",
     "Rating",
     "Recollection",
+    "RemoteError",
     "Reply",
+    "RequestTooLargeError",
     "Settings",
     "StorageError",
     "UnknownInteractionError",

@@ -160,3 +160,81 @@ def main() -> None:
     except ConfidanteError as exc:
         console.print(f"[bold red]error:[/bold red] {exc}")
         raise SystemExit(1) from None
+
+
+keys_app = typer.Typer(help="Manage the HTTP server's API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (CONFIDANTE_SERVER_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CONFIDANTE_SERVER_PORT).")] = None,
+) -> None:
+    """Serve the OpenAI-compatible HTTP endpoint; beyond loopback only once API keys exist."""
+    from confidante.serving.server import serve as run_server
+
+    settings = _settings(data_dir)
+    changes = {"server_host": host, "server_port": port}
+    settings = settings.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    if settings.model_dir is None:
+        prepare_with_progress(settings)
+    run_server(settings)
+
+
+@keys_app.command("create")
+def keys_create(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="The user it acts for.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="May act for any user.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key for one user (or an admin key) and print it, once."""
+    from confidante.serving.keys import KeyStore
+
+    store = KeyStore.open(_settings(data_dir).resolved_data_dir())
+    try:
+        key, secret = store.create(user_id=user, admin=admin)
+    finally:
+        store.close()
+    who = "admin" if key.admin else f"user {key.user_id}"
+    console.print(f"Created key [bold]{key.id}[/bold] for {who}. It is shown only now:")
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List API keys (their ids and prefixes; the secrets are not stored)."""
+    from confidante.serving.keys import KeyStore
+
+    store = KeyStore.open(_settings(data_dir).resolved_data_dir())
+    try:
+        keys = store.list()
+    finally:
+        store.close()
+    table = Table(title="API keys", expand=True)
+    for column in ("id", "prefix", "for", "created", "revoked"):
+        table.add_column(column, overflow="fold")
+    for key in keys:
+        revoked = f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+        who = "admin" if key.admin else str(key.user_id)
+        table.add_row(key.id, key.prefix, who, f"{key.created_at:%Y-%m-%d %H:%M}", revoked)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id or prefix (see `keys list`).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    from confidante.serving.keys import KeyStore
+
+    store = KeyStore.open(_settings(data_dir).resolved_data_dir())
+    try:
+        key = store.revoke(key_id)
+    finally:
+        store.close()
+    console.print(f"Revoked [bold]{key.id}[/bold] ({key.prefix}...).")

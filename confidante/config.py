@@ -64,6 +64,23 @@ class Settings(BaseSettings):
         description="The stable first part of every prompt.",
     )
 
+    server_host: str = Field(
+        default="127.0.0.1",
+        description="Where `confidante serve` listens; beyond loopback only with API keys.",
+    )
+    server_port: int = Field(default=8000, ge=0, le=65535, description="The server's port.")
+    server_max_body_bytes: PositiveInt = Field(
+        default=1_000_000, description="Largest accepted HTTP request body, in bytes (else 413)."
+    )
+    server_max_messages: PositiveInt = Field(
+        default=256, description="Most messages in one HTTP chat request (else 400)."
+    )
+    server_max_tokens: PositiveInt = Field(
+        default=512,
+        description="Largest max_tokens an HTTP request may ask for (else 400); requests that "
+        "name none get max_new_tokens.",
+    )
+
     def resolved_data_dir(self) -> Path:
         """The data directory as an absolute path."""
         return self.data_dir.expanduser().resolve()

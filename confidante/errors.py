@@ -7,16 +7,21 @@ exactly these to 4xx and anything else to a sanitized 500::
     ├── InvalidInputError            the caller's mistake; fix the call
     │   ├── InvalidMessageError      empty/non-string content, unknown role, bad field
     │   ├── MessageTooLargeError     content over ``Settings.max_message_chars``
-    │   └── InvalidRatingError       score outside the rating scale
+    │   ├── InvalidRatingError       score outside the rating scale
+    │   └── RequestTooLargeError     HTTP body over ``Settings.server_max_body_bytes``
     ├── NotFoundError
     │   ├── UnknownUserError         nothing is stored for this user
     │   ├── UnknownInteractionError  no interaction with this id (for this user)
     │   └── UnknownMemoryError       no memory with this id for this user
     ├── StorageError                 a store could not be read or written
     │   └── DataDirNotWritableError
-    └── ModelError
-        ├── ModelNotFoundError       weights missing or not prepared
-        └── GenerationError          the backend failed while generating
+    ├── ModelError
+    │   ├── ModelNotFoundError       weights missing or not prepared
+    │   └── GenerationError          the backend failed while generating
+    ├── AuthenticationError          no API key, or an unknown or revoked one
+    ├── PermissionDeniedError        the API key may not act for that user
+    ├── InsecureBindError            no API keys, yet asked to serve beyond loopback
+    └── RemoteError                  the server was unreachable or answered unexpectedly
 
 Every message says how to fix the problem.
 """
@@ -78,3 +83,31 @@ class ModelNotFoundError(ModelError):
 
 class GenerationError(ModelError):
     """The generation backend failed."""
+
+
+class RequestTooLargeError(InvalidInputError):
+    """An HTTP request body is larger than the server accepts."""
+
+
+class AuthenticationError(ConfidanteError):
+    """The request carries no API key, or one that is unknown or revoked."""
+
+
+class PermissionDeniedError(ConfidanteError):
+    """The API key is valid but may not act for the user named in the request."""
+
+
+class InsecureBindError(ConfidanteError):
+    """The server was asked to listen beyond loopback while no API key exists."""
+
+
+class RemoteError(ConfidanteError):
+    """The Confidante server was unreachable or gave an answer the client cannot map.
+
+    ``status_code`` is ``None`` when no response arrived; ``body`` is the raw response text.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body

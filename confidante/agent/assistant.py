@@ -128,9 +128,11 @@ class AsyncAssistant:
 
             vectors = ChromaVectorIndex(root / "chroma")
         if extractor is None:
+            from confidante.graph.events import EventExtractor
+            from confidante.graph.extraction import ExtractorChain
             from confidante.graph.rules import RuleExtractor
 
-            extractor = RuleExtractor()
+            extractor = ExtractorChain(RuleExtractor(), EventExtractor())
         database = Database(root / "confidante.db")
         return cls(
             settings=settings,

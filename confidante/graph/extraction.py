@@ -45,6 +45,7 @@ PREDICATES: dict[str, Predicate] = {
         Predicate(name="plays", phrase="{subject} plays {object}", single_valued=False),
         Predicate(name="owns", phrase="{subject} has {object}", single_valued=False),
         Predicate(name="plans", phrase="{subject} plans to {object}", single_valued=False),
+        Predicate(name="did", phrase="{subject} {object}", single_valued=False),
     ]
 }
 
@@ -83,3 +84,16 @@ class FactExtractor(Protocol):
     ) -> list[FactCandidate]:
         """Facts in ``text``; ``speaker`` is the entity that "I" refers to (``SELF`` or a name)."""
         ...
+
+
+class ExtractorChain:
+    """Several extractors as one: the facts of each, in order."""
+
+    def __init__(self, *extractors: FactExtractor) -> None:
+        self.extractors = extractors
+
+    def extract(
+        self, text: str, *, speaker: str, when: datetime | None = None
+    ) -> list[FactCandidate]:
+        """Every extractor's facts in ``text``."""
+        return [c for e in self.extractors for c in e.extract(text, speaker=speaker, when=when)]

@@ -1,0 +1,271 @@
+"""The remote SDK: ``AsyncClient`` and ``Client`` talk to ``confidante serve`` over HTTP.
+
+They have the methods of ``AsyncAssistant``/``Assistant`` with the same signatures, return the
+same records and raise the same ``ConfidanteError`` subclasses, so code moves between embedded
+and remote by changing the line that builds the assistant::
+
+    assistant = Assistant.open("./my-data")
+    assistant = Client("http://127.0.0.1:8000", api_key="cfd_...")
+
+With a user's key, ``user_id`` must be that user; with an admin key (or a local server without
+keys) it names the user to act for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from confidante.errors import ConfidanteError, RemoteError
+from confidante.records import Message, MessageInput, Profile, Rating, Recollection, Reply
+from confidante.serving.wire import to_exception
+
+T = TypeVar("T")
+
+
+def _wire_message(message: MessageInput) -> dict[str, Any]:
+    if isinstance(message, Message):
+        return message.model_dump(mode="json", exclude_none=True)
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in dict(message).items()}
+
+
+def _raise_for_error(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    raise to_exception(response.status_code, body, response.text)
+
+
+def _reply(completion: dict[str, Any], content: str) -> Reply:
+    extra = completion.get("confidante")
+    if not isinstance(extra, dict):
+        raise RemoteError("The server's reply has no `confidante` field; is it Confidante?")
+    return Reply(
+        content=content,
+        interaction_id=extra["interaction_id"],
+        message_id=extra["message_id"],
+        context=[Recollection.model_validate(r) for r in extra["context"]],
+    )
+
+
+class AsyncClient:
+    """A Confidante server, with the methods of ``AsyncAssistant`` as coroutines."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise RemoteError(
+                f"Cannot reach the Confidante server at {self._http.base_url}: {exc}"
+            ) from exc
+        _raise_for_error(response)
+        return response.json()
+
+    async def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+        """See ``AsyncAssistant.chat``."""
+        body = {"messages": [_wire_message(m) for m in messages], "user": user_id}
+        completion = await self._call("POST", "/v1/chat/completions", json=body)
+        return _reply(completion, completion["choices"][0]["message"]["content"])
+
+    async def chat_stream(
+        self, user_id: str, messages: Iterable[MessageInput]
+    ) -> AsyncGenerator[str | Reply, None]:
+        """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
+        body = {"messages": [_wire_message(m) for m in messages], "user": user_id, "stream": True}
+        parts: list[str] = []
+        try:
+            async with self._http.stream("POST", "/v1/chat/completions", json=body) as response:
+                if not response.is_success:
+                    await response.aread()
+                    _raise_for_error(response)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    event = json.loads(line.removeprefix("data: "))
+                    if "error" in event:
+                        raise to_exception(500, event, line)
+                    delta = event["choices"][0]["delta"].get("content")
+                    if delta:
+                        parts.append(delta)
+                        yield delta
+                    if event.get("confidante"):
+                        yield _reply(event, "".join(parts).strip())
+                        return
+        except httpx.TransportError as exc:
+            raise RemoteError(f"The stream from {self._http.base_url} broke: {exc}") from exc
+        raise RemoteError("The stream ended without a reply; the server may have restarted.")
+
+    async def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
+        """See ``AsyncAssistant.observe``."""
+        body = {"messages": [_wire_message(m) for m in messages], "user": user_id}
+        return (await self._call("POST", "/v1/observe", json=body))["data"]
+
+    async def recall(self, user_id: str, query: str, k: int = 10) -> list[Recollection]:
+        """See ``AsyncAssistant.recall``."""
+        body = {"query": query, "k": k, "user": user_id}
+        found = await self._call("POST", "/v1/memories/search", json=body)
+        return [Recollection.model_validate(r) for r in found["data"]]
+
+    async def profile(self, user_id: str) -> Profile:
+        """See ``AsyncAssistant.profile``."""
+        return Profile.model_validate(
+            await self._call("GET", "/v1/profile", params={"user": user_id})
+        )
+
+    async def rate(
+        self,
+        interaction_id: str,
+        score: int,
+        comment: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> Rating:
+        """See ``AsyncAssistant.rate``; without ``user_id``, the key's own user rates."""
+        body = {
+            "interaction_id": interaction_id,
+            "score": score,
+            "comment": comment,
+            "user": user_id,
+        }
+        return Rating.model_validate(await self._call("POST", "/v1/feedback", json=body))
+
+    async def memories(self, user_id: str) -> list[Recollection]:
+        """See ``AsyncAssistant.memories``."""
+        found = await self._call("GET", "/v1/memories", params={"user": user_id})
+        return [Recollection.model_validate(r) for r in found["data"]]
+
+    async def delete_memory(self, user_id: str, memory_id: str) -> None:
+        """See ``AsyncAssistant.delete_memory``."""
+        path = f"/v1/memories/{quote(memory_id, safe='')}"
+        await self._call("DELETE", path, params={"user": user_id})
+
+    async def forget(self, user_id: str) -> None:
+        """See ``AsyncAssistant.forget``."""
+        await self._call("DELETE", "/v1/users/me", params={"user": user_id})
+
+    async def export(self, user_id: str) -> dict[str, Any]:
+        """See ``AsyncAssistant.export``."""
+        return await self._call("GET", "/v1/export", params={"user": user_id})
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class Client:
+    """Blocking wrapper: each method runs the ``AsyncClient`` coroutine of the same name."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._runner = asyncio.Runner()
+        self.inner = AsyncClient(base_url, api_key, timeout=timeout, transport=transport)
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._runner.run(coroutine)
+        coroutine.close()
+        raise ConfidanteError(
+            "Client was called from inside a running event loop; use AsyncClient there."
+        )
+
+    def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+        """See ``AsyncAssistant.chat``."""
+        return self._run(self.inner.chat(user_id, messages))
+
+    def chat_stream(self, user_id: str, messages: Iterable[MessageInput]) -> Iterator[str | Reply]:
+        """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
+        stream = self.inner.chat_stream(user_id, messages)
+
+        async def step() -> str | Reply | None:
+            return await anext(stream, None)
+
+        try:
+            while (item := self._run(step())) is not None:
+                yield item
+        finally:
+            self._run(stream.aclose())
+
+    def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
+        """See ``AsyncAssistant.observe``."""
+        return self._run(self.inner.observe(user_id, messages))
+
+    def recall(self, user_id: str, query: str, k: int = 10) -> list[Recollection]:
+        """See ``AsyncAssistant.recall``."""
+        return self._run(self.inner.recall(user_id, query, k))
+
+    def profile(self, user_id: str) -> Profile:
+        """See ``AsyncAssistant.profile``."""
+        return self._run(self.inner.profile(user_id))
+
+    def rate(
+        self,
+        interaction_id: str,
+        score: int,
+        comment: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> Rating:
+        """See ``AsyncClient.rate``."""
+        return self._run(self.inner.rate(interaction_id, score, comment, user_id=user_id))
+
+    def memories(self, user_id: str) -> list[Recollection]:
+        """See ``AsyncAssistant.memories``."""
+        return self._run(self.inner.memories(user_id))
+
+    def delete_memory(self, user_id: str, memory_id: str) -> None:
+        """See ``AsyncAssistant.delete_memory``."""
+        self._run(self.inner.delete_memory(user_id, memory_id))
+
+    def forget(self, user_id: str) -> None:
+        """See ``AsyncAssistant.forget``."""
+        self._run(self.inner.forget(user_id))
+
+    def export(self, user_id: str) -> dict[str, Any]:
+        """See ``AsyncAssistant.export``."""
+        return self._run(self.inner.export(user_id))
+
+    def close(self) -> None:
+        """Close the connection pool and the event loop."""
+        self._run(self.inner.close())
+        self._runner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

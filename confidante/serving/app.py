@@ -1,0 +1,152 @@
+"""The HTTP application: thin routes over ``Handlers``, and one error format for everything.
+
+``create_app`` builds it; ``server.py`` runs it. Routes authenticate, call one handler and
+return its result; errors become ``{"error": {"message", "type", "param", "code"}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException
+
+from confidante.errors import ConfidanteError
+from confidante.records import Profile, Rating
+from confidante.serving import protocol as p
+from confidante.serving.handlers import Handlers
+from confidante.serving.limits import BodySizeLimit
+from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
+
+logger = logging.getLogger("confidante.serving")
+
+Authorization = Annotated[str | None, Header()]
+UserParam = Annotated[str | None, Query(description="The user, for admin keys and local mode.")]
+HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
+
+
+def create_app(handlers: Handlers) -> FastAPI:
+    """The FastAPI application for one assistant."""
+    app = FastAPI(title="Confidante", summary="An OpenAI-compatible assistant that remembers.")
+    app.add_middleware(BodySizeLimit, max_bytes=handlers.settings.server_max_body_bytes)
+    add_error_handlers(app)
+    add_chat_routes(app, handlers)
+    add_memory_routes(app, handlers)
+    return app
+
+
+def add_chat_routes(app: FastAPI, h: Handlers) -> None:
+    """Chat completions, models, health and readiness."""
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat_completions(
+        request: p.ChatCompletionRequest, authorization: Authorization = None
+    ) -> p.ChatCompletion | StreamingResponse:
+        user_id = h.authenticate(authorization, request.user)
+        if not request.stream:
+            return await h.chat(user_id, request)
+        events = await h.chat_stream(user_id, request)
+        return StreamingResponse(events, media_type="text/event-stream")
+
+    @app.get("/v1/models")
+    async def models(authorization: Authorization = None) -> p.ModelList:
+        h.auth.check_key(authorization)
+        return await h.models()
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> dict[str, str]:
+        return await h.ready()
+
+
+def add_memory_routes(app: FastAPI, h: Handlers) -> None:
+    """The caller's own memories, profile, export, forget and feedback."""
+
+    @app.post("/v1/memories/search")
+    async def search(
+        request: p.SearchRequest, authorization: Authorization = None
+    ) -> p.RecollectionList:
+        return await h.search(h.authenticate(authorization, request.user), request)
+
+    @app.get("/v1/memories")
+    async def memories(
+        authorization: Authorization = None, user: UserParam = None
+    ) -> p.RecollectionList:
+        return await h.memories(h.authenticate(authorization, user))
+
+    @app.delete("/v1/memories/{memory_id:path}")
+    async def delete_memory(
+        memory_id: str, authorization: Authorization = None, user: UserParam = None
+    ) -> p.Deleted:
+        return await h.delete_memory(h.authenticate(authorization, user), memory_id)
+
+    @app.get("/v1/profile")
+    async def profile(authorization: Authorization = None, user: UserParam = None) -> Profile:
+        return await h.profile(h.authenticate(authorization, user))
+
+    @app.get("/v1/export")
+    async def export(authorization: Authorization = None, user: UserParam = None) -> dict[str, Any]:
+        return await h.export(h.authenticate(authorization, user))
+
+    @app.delete("/v1/users/me")
+    async def forget(authorization: Authorization = None, user: UserParam = None) -> p.Deleted:
+        return await h.forget(h.authenticate(authorization, user))
+
+    @app.post("/v1/observe")
+    async def observe(request: p.ObserveRequest, authorization: Authorization = None) -> p.Observed:
+        return await h.observe(h.authenticate(authorization, request.user), request)
+
+    @app.post("/v1/feedback")
+    async def feedback(request: p.FeedbackRequest, authorization: Authorization = None) -> Rating:
+        return await h.feedback(h.authenticate(authorization, request.user), request)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Our errors keep their status; validation, routing and any other failure get the same body."""
+
+    @app.exception_handler(ConfidanteError)
+    async def on_confidante_error(request: Request, exc: ConfidanteError) -> JSONResponse:
+        described = describe(exc)
+        if described is None:
+            return server_error(exc)
+        return JSONResponse(described[1], status_code=described[0])
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_body(exc), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        kind = HTTP_TYPES.get(exc.status_code, "invalid_request_error")
+        body = error_body(str(exc.detail), kind, None)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return server_error(exc)
+
+
+def server_error(exc: Exception) -> JSONResponse:
+    """A 500 that says nothing about the failure; the traceback goes to the server's log."""
+    logger.error("Unhandled error in a request", exc_info=exc)
+    return JSONResponse(error_body(SERVER_ERROR_MESSAGE, "server_error", None), status_code=500)
+
+
+def validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    """The first validation problem, with the field it concerns as ``param``."""
+    problems = exc.errors()
+    if not problems:
+        return error_body("The request is invalid.", "invalid_request_error", "invalid_input")
+    first = problems[0]
+    where = [str(part) for part in first.get("loc", ()) if part != "body"]
+    if first.get("type") == "json_invalid":
+        message = "The request body is not valid JSON."
+    else:
+        message = f"{'.'.join(where) or 'request'}: {first.get('msg', 'invalid')}"
+    return error_body(message, "invalid_request_error", "invalid_input", ".".join(where) or None)

@@ -1,0 +1,198 @@
+"""What each endpoint does, given the user it acts for: no HTTP here, so it is tested directly.
+
+The router (``app.py``) authenticates, calls one method, and serializes what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from confidante.agent.assistant import AsyncAssistant
+from confidante.errors import ConfidanteError, InvalidInputError, ModelNotFoundError
+from confidante.records import Profile, Rating, Reply, new_id
+from confidante.serving import protocol as p
+from confidante.serving.auth import Authenticator
+from confidante.serving.tokens import RequestTokenLimit, requested_max_tokens
+from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
+
+logger = logging.getLogger("confidante.serving")
+
+
+def sse(data: dict[str, Any] | str) -> str:
+    """One server-sent event."""
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return f"data: {payload}\n\n"
+
+
+def log_ignored(request: p.OpenRequest, where: str) -> None:
+    """Say which fields a client sent that this server does not use."""
+    if ignored := request.ignored_fields():
+        logger.info("Ignored fields in %s: %s", where, ", ".join(ignored))
+
+
+def extension(reply: Reply) -> p.Extension:
+    """Confidante's additions to a completion."""
+    return p.Extension(
+        interaction_id=reply.interaction_id, message_id=reply.message_id, context=reply.context
+    )
+
+
+class Handlers:
+    """Every endpoint's work for one ``AsyncAssistant``.
+
+    The assistant's backend is wrapped once in ``RequestTokenLimit`` so that a request's
+    ``max_tokens`` reaches it.
+    """
+
+    def __init__(self, assistant: AsyncAssistant, auth: Authenticator) -> None:
+        if not isinstance(assistant.llm, RequestTokenLimit):
+            assistant.llm = RequestTokenLimit(assistant.llm)
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.auth = auth
+
+    def authenticate(self, authorization: str | None, requested_user: str | None) -> str:
+        """The user this request acts for (see ``Authenticator``)."""
+        return self.auth.user_for(authorization, requested_user)
+
+    @property
+    def model_name(self) -> str:
+        """The name of the assistant's model."""
+        return self.assistant.llm.model_name
+
+    def _turn(self, request: p.ChatCompletionRequest) -> tuple[list[dict[str, Any]], int | None]:
+        """Checked messages and reply length limit of a chat request."""
+        log_ignored(request, "chat request")
+        limit = self.settings.server_max_messages
+        if len(request.messages) > limit:
+            raise InvalidInputError(
+                f"{len(request.messages)} messages in one request, over the limit of {limit}; "
+                "send fewer or raise CONFIDANTE_SERVER_MAX_MESSAGES."
+            )
+        max_tokens = request.requested_max_tokens()
+        if max_tokens is not None and max_tokens > self.settings.server_max_tokens:
+            raise InvalidInputError(
+                f"max_tokens {max_tokens} is over this server's limit of "
+                f"{self.settings.server_max_tokens}; ask for fewer or raise "
+                "CONFIDANTE_SERVER_MAX_TOKENS."
+            )
+        for message in request.messages:
+            log_ignored(message, "message")
+        return [m.to_input(i) for i, m in enumerate(request.messages)], max_tokens
+
+    async def chat(self, user_id: str, request: p.ChatCompletionRequest) -> p.ChatCompletion:
+        """A whole reply."""
+        messages, max_tokens = self._turn(request)
+        with requested_max_tokens(max_tokens):
+            reply = await self.assistant.chat(user_id, messages)
+        return p.ChatCompletion(
+            id=f"chatcmpl-{reply.interaction_id}",
+            model=self.model_name,
+            choices=[p.Choice(message=p.AssistantMessage(content=reply.content))],
+            confidante=extension(reply),
+        )
+
+    async def chat_stream(
+        self, user_id: str, request: p.ChatCompletionRequest
+    ) -> AsyncIterator[str]:
+        """Server-sent events of one reply; bad input raises here, before any event is sent."""
+        messages, max_tokens = self._turn(request)
+        stream = self.assistant.chat_stream(user_id, messages)
+        # The limit is read when generation starts, which the first item waits for.
+        with requested_max_tokens(max_tokens):
+            try:
+                first = await anext(stream)
+            except BaseException:
+                await stream.aclose()
+                raise
+        return self._events(stream, first)
+
+    async def _events(
+        self, stream: AsyncGenerator[str | Reply, None], first: str | Reply
+    ) -> AsyncIterator[str]:
+        completion_id, model = new_id("chatcmpl"), self.model_name
+
+        def chunk(delta: p.Delta, **extra: Any) -> str:
+            choice = p.ChunkChoice(delta=delta, finish_reason=extra.pop("finish_reason", None))
+            event = p.ChatCompletionChunk(id=completion_id, model=model, choices=[choice], **extra)
+            return sse(event.model_dump(mode="json", exclude_none=True))
+
+        yield chunk(p.Delta(role="assistant", content=""))
+        try:
+            item = first
+            while not isinstance(item, Reply):
+                yield chunk(p.Delta(content=item))
+                item = await anext(stream)
+            yield chunk(p.Delta(), finish_reason="stop", confidante=extension(item))
+        except Exception as exc:  # the status is sent already: report in the stream
+            yield sse(stream_error(exc))
+            return
+        finally:
+            await stream.aclose()
+        yield sse("[DONE]")
+
+    async def models(self) -> p.ModelList:
+        """The one model this server answers with."""
+        return p.ModelList(data=[p.ModelCard(id=self.model_name)])
+
+    async def search(self, user_id: str, request: p.SearchRequest) -> p.RecollectionList:
+        """The memories that best fit a query."""
+        log_ignored(request, "search request")
+        found = await self.assistant.recall(user_id, request.query, request.k)
+        return p.RecollectionList(data=found)
+
+    async def memories(self, user_id: str) -> p.RecollectionList:
+        """Every memory of the user."""
+        return p.RecollectionList(data=await self.assistant.memories(user_id))
+
+    async def delete_memory(self, user_id: str, memory_id: str) -> p.Deleted:
+        """Delete one of the user's memories."""
+        await self.assistant.delete_memory(user_id, memory_id)
+        return p.Deleted(id=memory_id, object="memory")
+
+    async def profile(self, user_id: str) -> Profile:
+        """The user's current facts."""
+        return await self.assistant.profile(user_id)
+
+    async def export(self, user_id: str) -> dict[str, Any]:
+        """Everything held about the user."""
+        return await self.assistant.export(user_id)
+
+    async def forget(self, user_id: str) -> p.Deleted:
+        """Erase the user from every store."""
+        await self.assistant.forget(user_id)
+        return p.Deleted(id=user_id, object="user")
+
+    async def observe(self, user_id: str, request: p.ObserveRequest) -> p.Observed:
+        """Record and learn from messages without replying."""
+        log_ignored(request, "observe request")
+        messages = [m.to_input(i) for i, m in enumerate(request.messages)]
+        return p.Observed(data=await self.assistant.observe(user_id, messages))
+
+    async def feedback(self, user_id: str, request: p.FeedbackRequest) -> Rating:
+        """Rate one of the user's own interactions."""
+        log_ignored(request, "feedback request")
+        return await self.assistant.rate(
+            request.interaction_id, request.score, request.comment, user_id=user_id
+        )
+
+    async def ready(self) -> dict[str, str]:
+        """Whether the stores answer and the model's files are there; raises if not."""
+        self.assistant.journal.has_user("")  # a read: fails if the database is gone
+        model_dir = getattr(self.assistant.llm, "model_dir", None)
+        if isinstance(model_dir, Path) and not (model_dir / "config.json").exists():
+            raise ModelNotFoundError(f"The model folder {model_dir} is gone; prepare it again.")
+        return {"status": "ready", "model": self.model_name}
+
+
+def stream_error(exc: Exception) -> dict[str, Any]:
+    """The error event of a stream that failed after it started."""
+    described = describe(exc) if isinstance(exc, ConfidanteError) else None
+    if described is None:
+        logger.exception("A streamed reply failed", exc_info=exc)
+        return error_body(SERVER_ERROR_MESSAGE, "server_error", None)
+    return described[1]

@@ -1,0 +1,78 @@
+"""A pure ASGI middleware that refuses request bodies over a size limit with 413."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from confidante.errors import RequestTooLargeError
+from confidante.serving.wire import describe
+
+
+def _too_large(limit: int) -> RequestTooLargeError:
+    return RequestTooLargeError(
+        f"The request body is over {limit} bytes; send less or raise "
+        "CONFIDANTE_SERVER_MAX_BODY_BYTES."
+    )
+
+
+class BodySizeLimit:
+    """Checks ``Content-Length`` up front and counts the bytes of bodies sent without one."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, unless its body is too large."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # No declared length (chunked): read it here, counting, and hand it on whole.
+        body = await self._read(receive)
+        if body is None:
+            await self._refuse(send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or ``None`` as soon as it passes the limit."""
+        parts: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > self.max_bytes:
+                return None
+            more = message.get("more_body", False)
+        return b"".join(parts)
+
+    async def _refuse(self, send: Send) -> None:
+        status, body = describe(_too_large(self.max_bytes)) or (413, {})
+        payload = json.dumps(body).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(payload)),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,112 @@
+"""Running the app: ``serve`` for the command line, ``BackgroundServer`` for tests and benches."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Self
+
+import uvicorn
+from fastapi import FastAPI
+from langchain_core.embeddings import Embeddings
+
+from confidante.agent.assistant import AsyncAssistant
+from confidante.agent.llm import ChatLLM
+from confidante.config import Settings
+from confidante.errors import InsecureBindError
+from confidante.serving.app import create_app
+from confidante.serving.auth import Authenticator
+from confidante.serving.handlers import Handlers
+from confidante.serving.keys import KeyStore
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def check_bind(host: str, keys: KeyStore) -> None:
+    """Refuse to listen beyond loopback while no API key exists."""
+    if not is_loopback(host) and not keys.any_active():
+        raise InsecureBindError(
+            f"No API keys exist, so the server only listens on loopback, not {host!r}; create "
+            "one with `confidante keys create --user NAME` or serve on 127.0.0.1."
+        )
+
+
+@dataclass(kw_only=True)
+class Service:
+    """An assistant, its keys and the app that serves them."""
+
+    assistant: AsyncAssistant
+    keys: KeyStore
+    app: FastAPI
+
+    @classmethod
+    def build(cls, assistant: AsyncAssistant, *, host: str) -> Self:
+        """The app for ``assistant``, keys in its database, local mode on a loopback ``host``."""
+        keys = KeyStore.open(assistant.settings.resolved_data_dir())
+        check_bind(host, keys)
+        auth = Authenticator(keys, local_mode=is_loopback(host))
+        return cls(assistant=assistant, keys=keys, app=create_app(Handlers(assistant, auth)))
+
+    def close(self) -> None:
+        """Close the key store and the assistant."""
+        self.keys.close()
+        asyncio.run(self.assistant.close())
+
+
+def serve(
+    settings: Settings, *, llm: ChatLLM | None = None, embeddings: Embeddings | None = None
+) -> None:
+    """Open the assistant under ``settings`` and serve it until interrupted."""
+    keys = KeyStore.open(settings.resolved_data_dir())
+    try:  # before the model loads: refusing should be quick
+        check_bind(settings.server_host, keys)
+    finally:
+        keys.close()
+    assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=embeddings)
+    service = Service.build(assistant, host=settings.server_host)
+    try:
+        uvicorn.run(
+            service.app, host=settings.server_host, port=settings.server_port, log_level="info"
+        )
+    finally:
+        service.close()
+
+
+class BackgroundServer:
+    """Serves an app on a free loopback port in a thread: ``with BackgroundServer(app) as url``."""
+
+    def __init__(self, app: FastAPI, *, log_level: str = "warning") -> None:
+        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port: int = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("The server thread stopped before it started.")
+            self._thread.join(0.01)
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)
+        self.socket.close()
