@@ -168,6 +168,13 @@ def main() -> None:
                 for k in KS
             )
             print(f"{name:12}{row}")
+    per_conversation = [summarise([r], "ours")["overall"][10] for r in results]
+    print(
+        "R@10 per conversation:",
+        " ".join(
+            f"{s['sample_id']} {v:.3f}" for s, v in zip(samples, per_conversation, strict=True)
+        ),
+    )
     turns = sum(r["turns"] for r in results)
     ingest = sum(r["ingest_s"] for r in results)
     latencies = sorted(x for r in results for x in r["latencies"])

@@ -28,6 +28,15 @@ from confidante.serving.wire import to_exception
 T = TypeVar("T")
 
 
+def _chat_body(
+    user_id: str, messages: Iterable[MessageInput], max_tokens: int | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"messages": [_wire_message(m) for m in messages], "user": user_id}
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    return body
+
+
 def _wire_message(message: MessageInput) -> dict[str, Any]:
     if isinstance(message, Message):
         return message.model_dump(mode="json", exclude_none=True)
@@ -82,17 +91,19 @@ class AsyncClient:
         _raise_for_error(response)
         return response.json()
 
-    async def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+    async def chat(
+        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
+    ) -> Reply:
         """See ``AsyncAssistant.chat``."""
-        body = {"messages": [_wire_message(m) for m in messages], "user": user_id}
+        body = _chat_body(user_id, messages, max_tokens)
         completion = await self._call("POST", "/v1/chat/completions", json=body)
         return _reply(completion, completion["choices"][0]["message"]["content"])
 
     async def chat_stream(
-        self, user_id: str, messages: Iterable[MessageInput]
+        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
     ) -> AsyncGenerator[str | Reply, None]:
         """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
-        body = {"messages": [_wire_message(m) for m in messages], "user": user_id, "stream": True}
+        body = {**_chat_body(user_id, messages, max_tokens), "stream": True}
         parts: list[str] = []
         try:
             async with self._http.stream("POST", "/v1/chat/completions", json=body) as response:
@@ -203,13 +214,17 @@ class Client:
             "Client was called from inside a running event loop; use AsyncClient there."
         )
 
-    def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+    def chat(
+        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
+    ) -> Reply:
         """See ``AsyncAssistant.chat``."""
-        return self._run(self.inner.chat(user_id, messages))
+        return self._run(self.inner.chat(user_id, messages, max_tokens=max_tokens))
 
-    def chat_stream(self, user_id: str, messages: Iterable[MessageInput]) -> Iterator[str | Reply]:
+    def chat_stream(
+        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
+    ) -> Iterator[str | Reply]:
         """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
-        stream = self.inner.chat_stream(user_id, messages)
+        stream = self.inner.chat_stream(user_id, messages, max_tokens=max_tokens)
 
         async def step() -> str | Reply | None:
             return await anext(stream, None)

@@ -11,6 +11,7 @@ from confidante import (
     Assistant,
     AsyncAssistant,
     DataDirNotWritableError,
+    InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
     MessageTooLargeError,
@@ -307,3 +308,13 @@ def test_rating_is_scoped_to_the_user_when_asked(assistant: Assistant):
     with pytest.raises(UnknownInteractionError):
         assistant.rate(reply.interaction_id, 5, user_id="mallory")
     assert assistant.rate(reply.interaction_id, 5, user_id="kim").user_id == "kim"
+
+
+def test_max_tokens_per_reply(settings: Settings):
+    llm = ScriptedLLM(["one two three four"])
+    with Assistant.open(settings=settings, llm=llm, embeddings=HashEmbedder()) as a:
+        assert a.chat("kim", say("count"), max_tokens=2).content == "one two"
+        *_, reply = a.chat_stream("kim", say("count"), max_tokens=3)
+        assert isinstance(reply, Reply) and reply.content == "one two three"
+        with pytest.raises(InvalidInputError, match="max_tokens"):
+            a.chat("kim", say("count"), max_tokens=0)

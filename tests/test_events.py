@@ -22,6 +22,7 @@ SAID = datetime(2023, 7, 10, 15, 0)  # a Monday
         ("I finished my first marathon, so proud", "finished my first marathon", 0),
         ("I visited Rome last Friday and loved it", "visited Rome", 3),
         ("I've started learning the violin.", "started learning the violin", 0),
+        ("Busy week. Took a short trip last week to Rome.", "took a short trip to Rome", 7),
     ],
 )
 def test_events_and_their_dates(text: str, event: str, back: int):

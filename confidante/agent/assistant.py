@@ -22,6 +22,7 @@ from confidante.config import Settings
 from confidante.database import Database
 from confidante.errors import (
     DataDirNotWritableError,
+    InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
     UnknownInteractionError,
@@ -208,30 +209,40 @@ class AsyncAssistant:
             content=text, interaction_id=interaction_id, context=prompt.context, message_id=reply.id
         )
 
-    async def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+    async def chat(
+        self,
+        user_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        max_tokens: int | None = None,
+    ) -> Reply:
         """Answer the conversation's last turn with what is remembered about ``user_id``.
 
         ``messages`` is OpenAI-style. The messages after the last assistant message are this
         turn: they are recorded and learned from. Earlier ones are the conversation so far;
-        when there are none, recent history comes from memory.
+        when there are none, recent history comes from memory. ``max_tokens`` caps this
+        reply (default ``Settings.max_new_tokens``).
         """
         user_id, earlier, turn = self._split_turn(user_id, messages)
+        limit = self._max_tokens(max_tokens)
         async with self._lock(user_id):
             prompt = await self._prompt(user_id, earlier, turn)
             # The person's words are kept and learned from even if generation fails.
             stored = self.journal.add_messages(user_id, turn)
             try:
                 completion = await self.llm.generate(
-                    prompt.messages,
-                    max_tokens=self.settings.max_new_tokens,
-                    temperature=self.settings.temperature,
+                    prompt.messages, max_tokens=limit, temperature=self.settings.temperature
                 )
             finally:
                 await asyncio.to_thread(self.learner.learn, user_id, stored)
             return self._record(user_id, turn, prompt, completion.text, completion.model)
 
     async def chat_stream(
-        self, user_id: str, messages: Iterable[MessageInput]
+        self,
+        user_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        max_tokens: int | None = None,
     ) -> AsyncGenerator[str | Reply, None]:
         """Like ``chat``, but yield the reply's text as it is generated, then the ``Reply``.
 
@@ -239,23 +250,28 @@ class AsyncAssistant:
         raises on the first iteration, before anything is stored.
         """
         user_id, earlier, turn = self._split_turn(user_id, messages)
+        limit = self._max_tokens(max_tokens)
         async with self._lock(user_id):
             prompt = await self._prompt(user_id, earlier, turn)
             stored = self.journal.add_messages(user_id, turn)
             parts: list[str] = []
             try:
-                async for delta in self._generate_stream(prompt.messages):
+                async for delta in self._generate_stream(prompt.messages, limit):
                     parts.append(delta)
                     yield delta
             finally:
                 await asyncio.to_thread(self.learner.learn, user_id, stored)
             yield self._record(user_id, turn, prompt, "".join(parts).strip(), self.llm.model_name)
 
-    async def _generate_stream(self, messages: ChatMessages) -> AsyncIterator[str]:
-        options = {
-            "max_tokens": self.settings.max_new_tokens,
-            "temperature": self.settings.temperature,
-        }
+    def _max_tokens(self, requested: int | None) -> int:
+        if requested is None:
+            return self.settings.max_new_tokens
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            raise InvalidInputError(f"max_tokens must be a positive integer; got {requested!r}.")
+        return requested
+
+    async def _generate_stream(self, messages: ChatMessages, max_tokens: int) -> AsyncIterator[str]:
+        options = {"max_tokens": max_tokens, "temperature": self.settings.temperature}
         if isinstance(self.llm, StreamingLLM):
             async for delta in self.llm.stream(messages, **options):
                 yield delta

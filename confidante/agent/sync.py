@@ -60,9 +60,11 @@ class Assistant:
             "Assistant was called from inside a running event loop; use AsyncAssistant there."
         )
 
-    def chat(self, user_id: str, messages: Iterable[MessageInput]) -> Reply:
+    def chat(
+        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
+    ) -> Reply:
         """See ``AsyncAssistant.chat``."""
-        return self._run(self.inner.chat(user_id, messages))
+        return self._run(self.inner.chat(user_id, messages, max_tokens=max_tokens))
 
     def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
         """See ``AsyncAssistant.observe``."""
@@ -76,9 +78,11 @@ class Assistant:
         """See ``AsyncAssistant.profile``."""
         return self._run(self.inner.profile(user_id))
 
-    def chat_stream(self, user_id: str, messages: Iterable[MessageInput]) -> Iterator[str | Reply]:
+    def chat_stream(
+        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
+    ) -> Iterator[str | Reply]:
         """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
-        stream = self.inner.chat_stream(user_id, messages)
+        stream = self.inner.chat_stream(user_id, messages, max_tokens=max_tokens)
 
         async def step() -> str | Reply | None:
             return await anext(stream, None)

@@ -19,14 +19,16 @@ _VERBS = (
     r"|cooked|planted|played|performed|traveled|travelled|moved|graduated|received|found"
     r"|picked\s+up|took\s+up|enrolled\s+in|applied\s+for|decided\s+to|spent"
 )
+_ADVERB = r"(?:just\s+|recently\s+|finally\s+|also\s+|actually\s+)?"
 _EVENT = re.compile(
-    rf"\b(?P<who>I|we)(?:'ve|\s+have)?\s+(?:just\s+|recently\s+|finally\s+|also\s+|actually\s+)?"
-    rf"(?P<verb>{_VERBS})\s+(?P<rest>[^.!?;]{{2,120}})",
+    rf"\b(?P<who>I|we)(?:'ve|\s+have)?\s+{_ADVERB}(?P<verb>{_VERBS})\s+(?P<rest>[^.!?;]{{2,120}})"
+    # Chat often drops the "I": "Took a short trip to Rome." (past tense only, not "go to").
+    rf"|^\s*{_ADVERB}(?P<verb2>(?!go\b)(?:{_VERBS}))\s+(?P<rest2>[^.!?;]{{2,120}})",
     re.IGNORECASE,
 )
 # Where the event's own words end: a new clause or a time phrase.
 _CLAUSE_END = re.compile(
-    r"\s*(?:,|\s-\s|\bbut\b|\bso\b|\bbecause\b|\band\s+(?:I|we|it|they|she|he)\b|\bwhich\b"
+    r"\s*(?:,|\s-\s|\bbut\b|\bso\b|\bbecause\b|\band\b|\bwhich\b"
     r"|\bwhen\b|\bwhile\b|\bsince\b|\bit\s+was\b)",
     re.IGNORECASE,
 )
@@ -76,9 +78,8 @@ def days_back(sentence: str, when: datetime) -> timedelta:
 
 
 def _event_text(verb: str, rest: str) -> str:
-    rest = _CLAUSE_END.split(rest, maxsplit=1)[0]
-    when = _RELATIVE.search(rest)
-    rest = rest[: when.start()] if when else rest
+    # The time phrase is dropped ("took a trip last week to Rome" -> "took a trip to Rome").
+    rest = _CLAUSE_END.split(_RELATIVE.sub(" ", rest), maxsplit=1)[0]
     words = " ".join(rest.split()[:_MAX_WORDS])
     for _ in range(3):
         words = _TRAILING.sub("", words)
@@ -98,7 +99,9 @@ class EventExtractor:
             if sentence.rstrip().endswith("?"):
                 continue
             for match in _EVENT.finditer(sentence):
-                event = _event_text(match["verb"], match["rest"])
+                event = _event_text(
+                    match["verb"] or match["verb2"], match["rest"] or match["rest2"]
+                )
                 if len(event.split()) < 2 or event.casefold() in seen:
                     continue
                 seen.add(event.casefold())

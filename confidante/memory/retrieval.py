@@ -32,8 +32,17 @@ from confidante.records import Recollection
 # Reciprocal rank fusion constant: small, so agreement near the top of lists counts most.
 RRF_K = 10
 # How much each ranking counts in the fusion (measured on LoCoMo, see bench/locomo.py).
-WEIGHTS = {"text": 1.5, "dense": 1.0, "with_previous": 1.5, "with_next": 1.0, "facts": 1.0}
+WEIGHTS = {"text": 1.5, "dense": 1.0, "with_previous": 1.5, "with_next": 1.0, "facts": 2.0}
 EPISODE_WEIGHT = 1.0
+# Questions that ask for several things ("What books has she read?", "In what ways...") have
+# answers spread over many episodes: the episode prior counts less for them.
+MANY_EPISODE_WEIGHT = 0.3
+_ASKS_FOR_MANY = re.compile(
+    r"^\s*(?:what|which)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?(?:[a-z-]+\s+)?[a-z]+s\b"
+    r"(?<!\bis)(?<!\bwas)(?<!\bdoes)(?<!\bhas)"
+    r"|\b(?:what\s+are\s+some|in\s+what\s+ways|what\s+are\s+the|some\s+of)\b|\bhow\s+many\b",
+    re.IGNORECASE,
+)
 # How much a fact competes with messages for a place among the recollections.
 FACT_ITEM_WEIGHT = 0.5
 # Candidates each ranking contributes.
@@ -185,8 +194,10 @@ class HybridMemory:
             [WEIGHTS[name] for name in names],
         )
         by_episode = _episode_order(index, words, fused, allowed)
+        many = bool(_ASKS_FOR_MANY.search(query))
         return reciprocal_rank_fusion(
-            [[d for d, _ in fused], by_episode, facts], [1.0, EPISODE_WEIGHT, FACT_ITEM_WEIGHT]
+            [[d for d, _ in fused], by_episode, facts],
+            [1.0, MANY_EPISODE_WEIGHT if many else EPISODE_WEIGHT, FACT_ITEM_WEIGHT],
         )
 
     def _rank_facts(self, index: _UserIndex, words: list[str], dense: list[str]) -> list[str]:

@@ -16,7 +16,6 @@ from confidante.errors import ConfidanteError, InvalidInputError, ModelNotFoundE
 from confidante.records import Profile, Rating, Reply, new_id
 from confidante.serving import protocol as p
 from confidante.serving.auth import Authenticator
-from confidante.serving.tokens import RequestTokenLimit, requested_max_tokens
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
 
 logger = logging.getLogger("confidante.serving")
@@ -42,15 +41,9 @@ def extension(reply: Reply) -> p.Extension:
 
 
 class Handlers:
-    """Every endpoint's work for one ``AsyncAssistant``.
-
-    The assistant's backend is wrapped once in ``RequestTokenLimit`` so that a request's
-    ``max_tokens`` reaches it.
-    """
+    """Every endpoint's work for one ``AsyncAssistant``."""
 
     def __init__(self, assistant: AsyncAssistant, auth: Authenticator) -> None:
-        if not isinstance(assistant.llm, RequestTokenLimit):
-            assistant.llm = RequestTokenLimit(assistant.llm)
         self.assistant = assistant
         self.settings = assistant.settings
         self.auth = auth
@@ -87,8 +80,7 @@ class Handlers:
     async def chat(self, user_id: str, request: p.ChatCompletionRequest) -> p.ChatCompletion:
         """A whole reply."""
         messages, max_tokens = self._turn(request)
-        with requested_max_tokens(max_tokens):
-            reply = await self.assistant.chat(user_id, messages)
+        reply = await self.assistant.chat(user_id, messages, max_tokens=max_tokens)
         return p.ChatCompletion(
             id=f"chatcmpl-{reply.interaction_id}",
             model=self.model_name,
@@ -101,14 +93,12 @@ class Handlers:
     ) -> AsyncIterator[str]:
         """Server-sent events of one reply; bad input raises here, before any event is sent."""
         messages, max_tokens = self._turn(request)
-        stream = self.assistant.chat_stream(user_id, messages)
-        # The limit is read when generation starts, which the first item waits for.
-        with requested_max_tokens(max_tokens):
-            try:
-                first = await anext(stream)
-            except BaseException:
-                await stream.aclose()
-                raise
+        stream = self.assistant.chat_stream(user_id, messages, max_tokens=max_tokens)
+        try:
+            first = await anext(stream)
+        except BaseException:
+            await stream.aclose()
+            raise
         return self._events(stream, first)
 
     async def _events(
