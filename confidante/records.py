@@ -74,6 +74,7 @@ class Fact(BaseModel):
     valid_to: datetime | None = None
     created_at: datetime
     expired_at: datetime | None = None
+    closed_by: str | None = None  # the message whose newer statement retired this fact
 
     @property
     def is_current(self) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from confidante.graph.extraction import SELF, FactExtractor
+from confidante.agent.extraction_llm import LLMFactExtractor
+from confidante.agent.extraction_prompt import Turn
+from confidante.graph.extraction import SELF, FactCandidate, FactExtractor
 from confidante.graph.knowledge import KnowledgeGraph, Observation
 from confidante.memory.documents import Document
 from confidante.memory.retrieval import HybridMemory
@@ -50,25 +52,61 @@ def fact_document(fact: Fact) -> Document:
 
 
 class Learner:
-    """Turns stored messages into graph facts and recallable documents, without a model."""
+    """Turns stored messages into graph facts and recallable documents.
+
+    Facts come from ``extractor`` (deterministic, no model), or, with ``llm_extractor``, from
+    ``extract`` first: an async step, one model call per batch, before ``learn``.
+    """
 
     def __init__(
-        self, *, memory: HybridMemory, graph: KnowledgeGraph, extractor: FactExtractor
+        self,
+        *,
+        memory: HybridMemory,
+        graph: KnowledgeGraph,
+        extractor: FactExtractor,
+        llm_extractor: LLMFactExtractor | None = None,
     ) -> None:
         self.memory = memory
         self.graph = graph
         self.extractor = extractor
+        self.llm_extractor = llm_extractor
 
-    def observations(self, messages: Sequence[Message]) -> list[Observation]:
-        """Fact candidates from what people said; "I" is the speaker's name, or the user."""
+    async def extract(self, messages: Sequence[Message]) -> dict[str, list[FactCandidate]] | None:
+        """Facts per message id found with the LLM extractor, or None when there is none."""
+        if self.llm_extractor is None:
+            return None
+        turns = [
+            Turn(message_id=m.id, text=m.content, speaker=m.name or SELF, when=m.created_at)
+            for m in messages
+            if m.role == "user" and m.id is not None and m.created_at is not None
+        ]
+        size = max(1, self.llm_extractor.batch_turns)
+        found: dict[str, list[FactCandidate]] = {}
+        for start in range(0, len(turns), size):
+            found |= await self.llm_extractor.extract_batch(turns[start : start + size])
+        return found
+
+    def observations(
+        self,
+        messages: Sequence[Message],
+        extracted: Mapping[str, list[FactCandidate]] | None = None,
+    ) -> list[Observation]:
+        """Fact candidates from what people said; "I" is the speaker's name, or the user.
+
+        A message's facts in ``extracted`` (from ``extract``) are used instead of the
+        deterministic extractor's.
+        """
         found: list[Observation] = []
         for message in messages:
             if message.role != "user" or message.id is None or message.created_at is None:
                 continue
             speaker = message.name or SELF
-            for candidate in self.extractor.extract(
-                message.content, speaker=speaker, when=message.created_at
-            ):
+            candidates = (extracted or {}).get(message.id)
+            if candidates is None:
+                candidates = self.extractor.extract(
+                    message.content, speaker=speaker, when=message.created_at
+                )
+            for candidate in candidates:
                 found.append(
                     Observation(
                         candidate=candidate, source_id=message.id, said_at=message.created_at
@@ -76,15 +114,27 @@ class Learner:
                 )
         return found
 
-    def learn(self, user_id: str, messages: Sequence[Message]) -> list[Fact]:
-        """Learn from newly stored messages; returns the facts created or changed."""
+    def learn(
+        self,
+        user_id: str,
+        messages: Sequence[Message],
+        extracted: Mapping[str, list[FactCandidate]] | None = None,
+    ) -> list[Fact]:
+        """Learn from newly stored messages; returns the facts created or changed.
+
+        ``extracted`` holds facts already found per message id (see ``extract``).
+        """
         said = [m for m in messages if m.role == "user"]
         if not said:
             return []
-        changed = self.graph.learn(user_id, self.observations(said))
+        changed = self.graph.learn(user_id, self.observations(said, extracted))
         # New facts become extra keys that lead back to their source turns.
         documents = [message_document(m) for m in said] + [
             fact_document(f) for f in changed if f.is_current
         ]
         self.memory.index(user_id, documents)
+        # Facts that newer ones replaced stay recallable as history, ranked after current ones.
+        self.memory.retire(
+            user_id, {fact_doc_id(f.id): f.closed_by or "" for f in changed if not f.is_current}
+        )
         return changed

@@ -156,7 +156,9 @@ class KnowledgeGraph:
 
 
 def _close(fact: Fact, obs: Observation) -> Fact:
-    return fact.model_copy(update={"valid_to": obs.said_at, "expired_at": obs.said_at})
+    return fact.model_copy(
+        update={"valid_to": obs.said_at, "expired_at": obs.said_at, "closed_by": obs.source_id}
+    )
 
 
 def _add_edge(graph: nx.MultiDiGraph, fact: Fact) -> None:

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS facts (
     valid_from TEXT,
     valid_to TEXT,
     created_at TEXT NOT NULL,
-    expired_at TEXT
+    expired_at TEXT,
+    closed_by TEXT
 );
 CREATE INDEX IF NOT EXISTS facts_by_user ON facts (user_id, subject, predicate);
 """
@@ -54,6 +55,7 @@ def _fact_from_row(row: Any) -> Fact:
         valid_to=_time(row["valid_to"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         expired_at=_time(row["expired_at"]),
+        closed_by=row["closed_by"],
     )
 
 
@@ -75,11 +77,12 @@ class FactStore:
             for f in facts:
                 conn.execute(
                     "INSERT INTO facts (id, user_id, subject, predicate, object, role, statement,"
-                    " source_ids, confidence, valid_from, valid_to, created_at, expired_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " source_ids, confidence, valid_from, valid_to, created_at, expired_at,"
+                    " closed_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (id) DO UPDATE SET source_ids = excluded.source_ids,"
                     " confidence = excluded.confidence, valid_to = excluded.valid_to,"
-                    " expired_at = excluded.expired_at",
+                    " expired_at = excluded.expired_at, closed_by = excluded.closed_by",
                     (
                         f.id,
                         f.user_id,
@@ -94,6 +97,7 @@ class FactStore:
                         _iso(f.valid_to),
                         f.created_at.isoformat(),
                         _iso(f.expired_at),
+                        f.closed_by,
                     ),
                 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS documents (
     speaker TEXT,
     source_ids TEXT NOT NULL,
     created_at TEXT,
+    replaced_by TEXT,
     UNIQUE (user_id, doc_id)
 );
 """
@@ -36,6 +37,7 @@ class Document:
     source_ids: list[str]
     created_at: datetime | None = None
     speaker: str | None = None
+    replaced_by: str | None = None  # for a fact: the message whose newer statement retired it
 
 
 def _document_from_row(row: Any) -> Document:
@@ -46,6 +48,7 @@ def _document_from_row(row: Any) -> Document:
         source_ids=json.loads(row["source_ids"]),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
         speaker=row["speaker"],
+        replaced_by=row["replaced_by"],
     )
 
 
@@ -89,6 +92,14 @@ class DocumentStore:
             (user_id, *doc_ids),
         )
         return {r["doc_id"]: _document_from_row(r) for r in rows}
+
+    def retire(self, user_id: str, replaced_by: Mapping[str, str]) -> None:
+        """Mark documents (keys) as replaced by newer statements in messages (values)."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE documents SET replaced_by = ? WHERE user_id = ? AND doc_id = ?",
+                [(message_id, user_id, d) for d, message_id in replaced_by.items()],
+            )
 
     def all(self, user_id: str) -> list[Document]:
         """Every document of the user, in the order indexed."""

@@ -6,7 +6,8 @@ Each message is ranked five ways and the rankings are fused by reciprocal rank:
   and over the message with the one after it (what it led to);
 - vector similarity of the message (Chroma);
 - the episode it belongs to (messages close in time), ranked by BM25 over the whole episode,
-  with messages inside an episode in fused order: a good episode lifts its messages.
+  with messages inside an episode in fused order: a good episode lifts its messages;
+- when the query names a time ("last week", "in May 2023"), whether it was said then.
 
 When the query names someone who speaks in the conversation, their own messages are ranked
 (multi-party logs). Facts extracted from messages are ranked too, by words and by meaning;
@@ -18,15 +19,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from langchain_core.embeddings import Embeddings
 
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.lexical import LexicalIndex, terms
 from confidante.memory.vector import VectorIndex
+from confidante.memory.when import Window, time_window
 from confidante.records import Recollection
 
 # Reciprocal rank fusion constant: small, so agreement near the top of lists counts most.
@@ -43,6 +45,8 @@ _ASKS_FOR_MANY = re.compile(
     r"|\b(?:what\s+are\s+some|in\s+what\s+ways|what\s+are\s+the|some\s+of)\b|\bhow\s+many\b",
     re.IGNORECASE,
 )
+# How much being said in the time a query names ("last week", "in May 2023") counts.
+TIME_WEIGHT = 1.5
 # How much a fact competes with messages for a place among the recollections.
 FACT_ITEM_WEIGHT = 0.5
 # Candidates each ranking contributes.
@@ -76,6 +80,7 @@ class _UserIndex:
     number: dict[str, int] = field(default_factory=dict)
     speakers: list[str | None] = field(default_factory=list)
     episode_of: list[int] = field(default_factory=list)
+    times: list[datetime | None] = field(default_factory=list)
     last_time: datetime | None = None
     text: LexicalIndex = field(default_factory=LexicalIndex)
     with_previous: LexicalIndex = field(default_factory=LexicalIndex)
@@ -84,6 +89,7 @@ class _UserIndex:
     facts: list[Document] = field(default_factory=list)
     fact_number: dict[str, int] = field(default_factory=dict)
     fact_text: LexicalIndex = field(default_factory=LexicalIndex)
+    replaced_by: dict[str, str] = field(default_factory=dict)  # fact doc id -> message id
     by_message_id: dict[str, int] = field(default_factory=dict)  # source message id -> number
     words: list[list[str]] = field(default_factory=list)
 
@@ -92,6 +98,8 @@ class _UserIndex:
             self.fact_number[doc.doc_id] = len(self.facts)
             self.facts.append(doc)
             self.fact_text.add(terms(doc.text))
+            if doc.replaced_by is not None:
+                self.replaced_by[doc.doc_id] = doc.replaced_by
             return
         words = terms(doc.text)
         new_episode = not self.messages or (
@@ -110,6 +118,7 @@ class _UserIndex:
         self.messages.append(doc.doc_id)
         self.speakers.append(doc.speaker)
         self.episode_of.append(len(self.episodes) - 1)
+        self.times.append(doc.created_at)
         self.text.add(words)
         self.with_previous.add(previous_words + words)
         self.with_next.add(words)
@@ -162,18 +171,30 @@ class HybridMemory:
         return added
 
     def recall(
-        self, user_id: str, query: str, k: int, *, exclude: frozenset[str] = frozenset()
+        self,
+        user_id: str,
+        query: str,
+        k: int,
+        *,
+        exclude: frozenset[str] = frozenset(),
+        now: datetime | None = None,
     ) -> list[Recollection]:
-        """Up to ``k`` recollections for ``query``, best first, skipping doc ids in ``exclude``."""
+        """Up to ``k`` recollections for ``query``, best first, skipping doc ids in ``exclude``.
+
+        Relative times in the query ("last week") count back from ``now`` (default: now).
+        """
         index = self._index(user_id)
         dense = self.vectors.search(user_id, self.embeddings.embed_query(query), 2 * POOL)
+        window = time_window(query, now or datetime.now(UTC))
         with self._lock:
-            ranked = self._rank(index, query, [doc_id for doc_id, _ in dense])
+            ranked = self._rank(index, query, [doc_id for doc_id, _ in dense], window)
         wanted = [(doc_id, score) for doc_id, score in ranked if doc_id not in exclude]
         found = self.documents.get(user_id, [doc_id for doc_id, _ in wanted[: 3 * k]])
         return _select(wanted, found, k)
 
-    def _rank(self, index: _UserIndex, query: str, dense: list[str]) -> list[tuple[str, float]]:
+    def _rank(
+        self, index: _UserIndex, query: str, dense: list[str], window: Window | None
+    ) -> list[tuple[str, float]]:
         speaker = _named_speaker(query, index.speakers)
         words = terms(_without(query, speaker) if speaker else query)
         allowed = {n for n, s in enumerate(index.speakers) if s == speaker} if speaker else None
@@ -195,15 +216,39 @@ class HybridMemory:
         )
         by_episode = _episode_order(index, words, fused, allowed)
         many = bool(_ASKS_FOR_MANY.search(query))
-        return reciprocal_rank_fusion(
-            [[d for d, _ in fused], by_episode, facts],
-            [1.0, MANY_EPISODE_WEIGHT if many else EPISODE_WEIGHT, FACT_ITEM_WEIGHT],
+        in_window = [
+            d
+            for d, _ in fused
+            if window is not None
+            and (t := index.times[index.number[d]]) is not None
+            and t in window
+        ]
+        ranked = reciprocal_rank_fusion(
+            [[d for d, _ in fused], by_episode, facts, in_window],
+            [1.0, MANY_EPISODE_WEIGHT if many else EPISODE_WEIGHT, FACT_ITEM_WEIGHT, TIME_WEIGHT],
         )
+        return _newest_first(index, ranked)
 
     def _rank_facts(self, index: _UserIndex, words: list[str], dense: list[str]) -> list[str]:
         lexical = [index.facts[n].doc_id for n in _ranked(index.fact_text.scores(words), None)]
         semantic = [d for d in dense if d in index.fact_number]
-        return [d for d, _ in reciprocal_rank_fusion([lexical, semantic])]
+        ranked = [d for d, _ in reciprocal_rank_fusion([lexical, semantic])]
+        # What is true now outranks what it replaced ("I moved to Berlin" before "I live in Paris").
+        return [d for d in ranked if d not in index.replaced_by] + [
+            d for d in ranked if d in index.replaced_by
+        ]
+
+    def retire(self, user_id: str, replaced_by: Mapping[str, str]) -> None:
+        """Mark facts (doc ids) that newer statements (message ids) replaced.
+
+        They are still recalled, as history, but never ahead of what replaced them.
+        """
+        if not replaced_by:
+            return
+        self.documents.retire(user_id, replaced_by)
+        with self._lock:
+            if user_id in self._indexes:
+                self._indexes[user_id].replaced_by.update(replaced_by)
 
     def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
         """Forget documents by id (every one of the user's when None); returns how many."""
@@ -256,6 +301,36 @@ def _episode_order(
         key=lambda d: (episode_rank.get(index.episode_of[index.number[d]], unranked), fused_rank[d])
     )
     return candidates[:POOL]
+
+
+def _newest_first(index: _UserIndex, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Move each message that replaced an older statement up to just before that statement.
+
+    "I moved to Berlin" then outranks "I live in Paris" whenever both are recalled, however
+    the words of a query happen to match; the old statement stays, as history.
+    """
+    newer: dict[str, str] = {}  # message doc id of an old statement -> of the one replacing it
+    for fact_id, message_id in index.replaced_by.items():
+        replacing = index.by_message_id.get(message_id)
+        if replacing is None:
+            continue
+        for source in index.facts[index.fact_number[fact_id]].source_ids:
+            old = index.by_message_id.get(source)
+            if old is not None and old != replacing:
+                newer[index.messages[old]] = index.messages[replacing]
+    order = list(ranked)
+    for _ in range(len(newer)):  # enough passes for chains: Paris -> Berlin -> Rome
+        position = {doc_id: i for i, (doc_id, _) in enumerate(order)}
+        moves = [
+            (position[o], position[n])
+            for o, n in newer.items()
+            if o in position and n in position and position[n] > position[o]
+        ]
+        if not moves:
+            break
+        old_at, new_at = min(moves)
+        order.insert(old_at, order.pop(new_at))
+    return order
 
 
 def _select(
