@@ -13,15 +13,15 @@ keys) it names the user to act for.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from confidante.errors import ConfidanteError, RemoteError
+from confidante.blocking import Blocking
+from confidante.errors import RemoteError
 from confidante.records import Message, MessageInput, Profile, Rating, Recollection, Reply
 from confidante.serving.wire import to_exception
 
@@ -190,7 +190,7 @@ class AsyncClient:
         await self.close()
 
 
-class Client:
+class Client(Blocking[AsyncClient]):
     """Blocking wrapper: each method runs the ``AsyncClient`` coroutine of the same name."""
 
     def __init__(
@@ -201,86 +201,4 @@ class Client:
         timeout: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._runner = asyncio.Runner()
-        self.inner = AsyncClient(base_url, api_key, timeout=timeout, transport=transport)
-
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return self._runner.run(coroutine)
-        coroutine.close()
-        raise ConfidanteError(
-            "Client was called from inside a running event loop; use AsyncClient there."
-        )
-
-    def chat(
-        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
-    ) -> Reply:
-        """See ``AsyncAssistant.chat``."""
-        return self._run(self.inner.chat(user_id, messages, max_tokens=max_tokens))
-
-    def chat_stream(
-        self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
-    ) -> Iterator[str | Reply]:
-        """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
-        stream = self.inner.chat_stream(user_id, messages, max_tokens=max_tokens)
-
-        async def step() -> str | Reply | None:
-            return await anext(stream, None)
-
-        try:
-            while (item := self._run(step())) is not None:
-                yield item
-        finally:
-            self._run(stream.aclose())
-
-    def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
-        """See ``AsyncAssistant.observe``."""
-        return self._run(self.inner.observe(user_id, messages))
-
-    def recall(self, user_id: str, query: str, k: int = 10) -> list[Recollection]:
-        """See ``AsyncAssistant.recall``."""
-        return self._run(self.inner.recall(user_id, query, k))
-
-    def profile(self, user_id: str) -> Profile:
-        """See ``AsyncAssistant.profile``."""
-        return self._run(self.inner.profile(user_id))
-
-    def rate(
-        self,
-        interaction_id: str,
-        score: int,
-        comment: str | None = None,
-        *,
-        user_id: str | None = None,
-    ) -> Rating:
-        """See ``AsyncClient.rate``."""
-        return self._run(self.inner.rate(interaction_id, score, comment, user_id=user_id))
-
-    def memories(self, user_id: str) -> list[Recollection]:
-        """See ``AsyncAssistant.memories``."""
-        return self._run(self.inner.memories(user_id))
-
-    def delete_memory(self, user_id: str, memory_id: str) -> None:
-        """See ``AsyncAssistant.delete_memory``."""
-        self._run(self.inner.delete_memory(user_id, memory_id))
-
-    def forget(self, user_id: str) -> None:
-        """See ``AsyncAssistant.forget``."""
-        self._run(self.inner.forget(user_id))
-
-    def export(self, user_id: str) -> dict[str, Any]:
-        """See ``AsyncAssistant.export``."""
-        return self._run(self.inner.export(user_id))
-
-    def close(self) -> None:
-        """Close the connection pool and the event loop."""
-        self._run(self.inner.close())
-        self._runner.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(AsyncClient(base_url, api_key, timeout=timeout, transport=transport))
