@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     recall_k: PositiveInt = Field(default=6, description="Recollections retrieved per turn.")
     max_new_tokens: PositiveInt = Field(default=96, description="Reply length limit in tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 = greedy decoding.")
+    fact_extractor: Literal["rules", "llm"] = Field(
+        default="rules",
+        description='How facts are found: "rules" (deterministic, no model call) or "llm" (one '
+        "model call per batch of turns, merged with the rules' facts; bad output falls back "
+        "to the rules).",
+    )
 
     system_prompt: str = Field(
         default=(

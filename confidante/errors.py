@@ -17,7 +17,8 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   └── DataDirNotWritableError
     ├── ModelError
     │   ├── ModelNotFoundError       weights missing or not prepared
-    │   └── GenerationError          the backend failed while generating
+    │   ├── GenerationError          the backend failed while generating
+    │   └── ExtractionError          a reply is not the JSON that fact extraction asked for
     ├── AuthenticationError          no API key, or an unknown or revoked one
     ├── PermissionDeniedError        the API key may not act for that user
     ├── InsecureBindError            no API keys, yet asked to serve beyond loopback
@@ -83,6 +84,10 @@ class ModelNotFoundError(ModelError):
 
 class GenerationError(ModelError):
     """The generation backend failed."""
+
+
+class ExtractionError(ModelError):
+    """A model's reply could not be read as the facts JSON that was asked for."""
 
 
 class RequestTooLargeError(InvalidInputError):

@@ -11,6 +11,7 @@ import math
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
@@ -57,6 +58,24 @@ class ScriptedLLM:
         completion = await self.generate(messages, max_tokens=max_tokens, temperature=temperature)
         for i, word in enumerate(completion.text.split(" ")):
             yield word if i == 0 else " " + word
+
+
+class ScriptedStructuredLLM(ScriptedLLM):
+    """A ``ScriptedLLM`` that also takes JSON-schema-constrained requests, recording each schema.
+
+    It does not enforce the schema: the script stands for what constrained decoding returns.
+    """
+
+    def __init__(self, replies: Sequence[str] | Responder = ("{}",), *, name: str = "scripted"):
+        super().__init__(replies, name=name)
+        self.schemas: list[dict[str, Any]] = []
+
+    async def generate_json(
+        self, messages: ChatMessages, *, schema: dict[str, Any], max_tokens: int
+    ) -> Completion:
+        """The next scripted reply, as ``generate`` gives it; ``schema`` is recorded."""
+        self.schemas.append(schema)
+        return await self.generate(messages, max_tokens=max_tokens, temperature=0.0)
 
 
 _TOKEN = re.compile(r"[^\W_]+")

@@ -9,6 +9,7 @@ from typing import Any, Self
 
 from langchain_core.embeddings import Embeddings
 
+from confidante.agent.extraction_llm import LLMFactExtractor
 from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message_doc_id
 from confidante.agent.llm import (
     ChatLLM,
@@ -81,13 +82,16 @@ class AsyncAssistant:
         graph: KnowledgeGraph,
         extractor: FactExtractor,
         database: Database | None = None,
+        llm_extractor: LLMFactExtractor | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
         self.journal = journal
         self.memory = memory
         self.graph = graph
-        self.learner = Learner(memory=memory, graph=graph, extractor=extractor)
+        self.learner = Learner(
+            memory=memory, graph=graph, extractor=extractor, llm_extractor=llm_extractor
+        )
         self._database = database
         self._count_tokens = (
             llm.count_tokens if isinstance(llm, TokenCounter) else approximate_tokens
@@ -105,15 +109,23 @@ class AsyncAssistant:
         embeddings: Embeddings | None = None,
         vectors: VectorIndex | None = None,
         extractor: FactExtractor | None = None,
+        extraction_llm: ChatLLM | None = None,
     ) -> Self:
         """Open (or create) an assistant on embedded stores under ``data_dir``.
 
         Components not passed are the embedded defaults: Chroma, the packaged embedder, the
-        prepared SmolLM2 with transformers, the rule-based fact extractor.
+        prepared SmolLM2 with transformers, the rule-based fact extractor. With
+        ``Settings.fact_extractor="llm"``, facts are also extracted by ``extraction_llm``
+        (default: ``llm``), one call per batch of turns.
         """
         settings = settings or Settings()
         if data_dir is not None:
             settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+        if extraction_llm is not None and settings.fact_extractor != "llm":
+            raise InvalidInputError(
+                "extraction_llm is used only for LLM fact extraction; pass settings with "
+                'fact_extractor="llm" (or set CONFIDANTE_FACT_EXTRACTOR=llm).'
+            )
         root = ensure_writable(settings.resolved_data_dir())
         if llm is None:
             from confidante.agent.llm_transformers import TransformersLLM
@@ -134,6 +146,11 @@ class AsyncAssistant:
             from confidante.graph.rules import RuleExtractor
 
             extractor = ExtractorChain(RuleExtractor(), EventExtractor())
+        llm_extractor = (
+            LLMFactExtractor(extraction_llm or llm, fallback=extractor)
+            if settings.fact_extractor == "llm"
+            else None
+        )
         database = Database(root / "confidante.db")
         return cls(
             settings=settings,
@@ -143,7 +160,13 @@ class AsyncAssistant:
             graph=KnowledgeGraph(FactStore(database)),
             extractor=extractor,
             database=database,
+            llm_extractor=llm_extractor,
         )
+
+    async def _learn(self, user_id: str, stored: list[Message]) -> None:
+        """Learn from stored messages; the LLM step (if any) never raises, so turns are kept."""
+        extracted = await self.learner.extract(stored)
+        await asyncio.to_thread(self.learner.learn, user_id, stored, extracted)
 
     def _lock(self, user_id: str) -> asyncio.Lock:
         return self._user_locks.setdefault(user_id, asyncio.Lock())
@@ -234,7 +257,7 @@ class AsyncAssistant:
                     prompt.messages, max_tokens=limit, temperature=self.settings.temperature
                 )
             finally:
-                await asyncio.to_thread(self.learner.learn, user_id, stored)
+                await self._learn(user_id, stored)
             return self._record(user_id, turn, prompt, completion.text, completion.model)
 
     async def chat_stream(
@@ -260,7 +283,7 @@ class AsyncAssistant:
                     parts.append(delta)
                     yield delta
             finally:
-                await asyncio.to_thread(self.learner.learn, user_id, stored)
+                await self._learn(user_id, stored)
             yield self._record(user_id, turn, prompt, "".join(parts).strip(), self.llm.model_name)
 
     def _max_tokens(self, requested: int | None) -> int:
@@ -289,7 +312,7 @@ class AsyncAssistant:
         given = [stamp(m, default_time=now) for m in self._messages(messages)]
         async with self._lock(user_id):
             stored = self.journal.add_messages(user_id, given)
-            await asyncio.to_thread(self.learner.learn, user_id, stored)
+            await self._learn(user_id, stored)
         return [m.id for m in stored if m.id]
 
     async def recall(self, user_id: str, query: str, k: int = 10) -> list[Recollection]:

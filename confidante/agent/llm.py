@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 ChatMessages = list[dict[str, str]]
 
@@ -43,6 +43,17 @@ class StreamingLLM(Protocol):
         self, messages: ChatMessages, *, max_tokens: int, temperature: float
     ) -> AsyncIterator[str]:
         """Text deltas of one assistant reply, in order."""
+        ...
+
+
+@runtime_checkable
+class StructuredLLM(Protocol):
+    """A backend that can constrain a reply to a JSON schema (e.g. vLLM structured outputs)."""
+
+    async def generate_json(
+        self, messages: ChatMessages, *, schema: dict[str, Any], max_tokens: int
+    ) -> Completion:
+        """One assistant reply whose text is JSON valid against ``schema``, greedily decoded."""
         ...
 
 

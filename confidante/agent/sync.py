@@ -28,6 +28,7 @@ class Assistant(Blocking[AsyncAssistant]):
         embeddings: Embeddings | None = None,
         vectors: VectorIndex | None = None,
         extractor: FactExtractor | None = None,
+        extraction_llm: ChatLLM | None = None,
     ) -> Self:
         """Open an assistant on embedded stores; see ``AsyncAssistant.open``."""
         return cls(
@@ -38,5 +39,6 @@ class Assistant(Blocking[AsyncAssistant]):
                 embeddings=embeddings,
                 vectors=vectors,
                 extractor=extractor,
+                extraction_llm=extraction_llm,
             )
         )
