@@ -109,7 +109,7 @@ class _UserIndex:
         )
         if new_episode:
             self.episodes.add([])
-        elif self.messages:  # the previous message gains this one's words, and vice versa
+        elif self.messages:  # the previous message's "with next" view gains these words
             previous = len(self.messages) - 1
             self.with_next.extend(previous, words)
         previous_words = [] if new_episode else self.words[-1]
@@ -163,8 +163,10 @@ class HybridMemory:
         # Vectors first: if embedding fails nothing is half-indexed, and upserts are idempotent.
         vectors = self.embeddings.embed_documents([d.text for d in fresh])
         self.vectors.add(user_id, [d.doc_id for d in fresh], vectors)
-        added = self.documents.add(user_id, fresh)
+        # Stored and added to a loaded index under one lock, so that a concurrent first
+        # recall (which loads the index from SQLite) cannot see them and then add them twice.
         with self._lock:
+            added = self.documents.add(user_id, fresh)
             if user_id in self._indexes:
                 for doc in added:
                     self._indexes[user_id].add(doc)
@@ -245,8 +247,8 @@ class HybridMemory:
         """
         if not replaced_by:
             return
-        self.documents.retire(user_id, replaced_by)
         with self._lock:
+            self.documents.retire(user_id, replaced_by)
             if user_id in self._indexes:
                 self._indexes[user_id].replaced_by.update(replaced_by)
 
