@@ -7,6 +7,7 @@ from confidante.config import Settings
 from confidante.errors import (
     AuthenticationError,
     ConfidanteError,
+    CorruptBatchError,
     DataDirNotWritableError,
     ExtractionError,
     GenerationError,
@@ -35,6 +36,7 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "ConfidanteError",
+    "CorruptBatchError",
     "DataDirNotWritableError",
     "ExtractionError",
     "Fact",

@@ -10,7 +10,14 @@ from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from confidante.errors import ConfidanteError
-from confidante.records import MessageInput, Profile, Rating, Recollection, Reply
+from confidante.records import (
+    FeedbackSource,
+    MessageInput,
+    Profile,
+    Rating,
+    Recollection,
+    Reply,
+)
 
 T = TypeVar("T")
 
@@ -35,9 +42,12 @@ class AsyncMemoryAPI(Protocol):
     async def rate(
         self,
         interaction_id: str,
-        score: int,
+        score: int | None = None,
         comment: str | None = None,
         *,
+        thumbs: bool | None = None,
+        correction: str | None = None,
+        source: FeedbackSource = "sdk",
         user_id: str | None = None,
     ) -> Rating: ...
 
@@ -109,13 +119,26 @@ class Blocking(Generic[InnerT]):
     def rate(
         self,
         interaction_id: str,
-        score: int,
+        score: int | None = None,
         comment: str | None = None,
         *,
+        thumbs: bool | None = None,
+        correction: str | None = None,
+        source: FeedbackSource = "sdk",
         user_id: str | None = None,
     ) -> Rating:
         """See ``AsyncAssistant.rate``."""
-        return self._run(self.inner.rate(interaction_id, score, comment, user_id=user_id))
+        return self._run(
+            self.inner.rate(
+                interaction_id,
+                score,
+                comment,
+                thumbs=thumbs,
+                correction=correction,
+                source=source,
+                user_id=user_id,
+            )
+        )
 
     def memories(self, user_id: str) -> list[Recollection]:
         """See ``AsyncAssistant.memories``."""

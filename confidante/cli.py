@@ -1,4 +1,4 @@
-"""The ``confidante`` command line: chat, demo, models prepare, profile, export, forget."""
+"""The ``confidante`` command line: chat, demo, models prepare, profile, export, forget, distill."""
 
 from __future__ import annotations
 
@@ -143,6 +143,28 @@ def forget(
     with Assistant.open(settings=_settings(data_dir)) as assistant:
         assistant.forget(user)
     console.print(f"Forgot everything about [bold]{user}[/bold].")
+
+
+@app.command()
+def distill(data_dir: DataDir = None) -> None:
+    """Turn ratings given since the last batch into a training batch (SFT, DPO, KTO)."""
+    from confidante.training.distill import Distiller
+
+    distiller = Distiller.open(_settings(data_dir))
+    try:
+        outcome = distiller.run()
+    finally:
+        distiller.close()
+    if outcome.batch is None:
+        console.print(outcome.message)
+        return
+    table = Table(title=f"Batch {outcome.batch.batch_id}", expand=True)
+    for column in ("file", "rows"):
+        table.add_column(column)
+    for name, rows in outcome.batch.counts.items():
+        table.add_row(name, str(rows))
+    console.print(table)
+    console.print(f"Written to [bold]{outcome.batch.path}[/bold]")
 
 
 def _quiet_libraries() -> None:

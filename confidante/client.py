@@ -22,7 +22,15 @@ import httpx
 
 from confidante.blocking import Blocking
 from confidante.errors import RemoteError
-from confidante.records import Message, MessageInput, Profile, Rating, Recollection, Reply
+from confidante.records import (
+    FeedbackSource,
+    Message,
+    MessageInput,
+    Profile,
+    Rating,
+    Recollection,
+    Reply,
+)
 from confidante.serving.wire import to_exception
 
 T = TypeVar("T")
@@ -147,16 +155,25 @@ class AsyncClient:
     async def rate(
         self,
         interaction_id: str,
-        score: int,
+        score: int | None = None,
         comment: str | None = None,
         *,
+        thumbs: bool | None = None,
+        correction: str | None = None,
+        source: FeedbackSource = "sdk",
         user_id: str | None = None,
     ) -> Rating:
-        """See ``AsyncAssistant.rate``; without ``user_id``, the key's own user rates."""
+        """See ``AsyncAssistant.rate``; without ``user_id``, the key's own user rates.
+
+        The server records feedback sent over HTTP with source "http"; ``source`` is here so
+        that the signature is the assistant's.
+        """
         body = {
             "interaction_id": interaction_id,
             "score": score,
+            "thumbs": thumbs,
             "comment": comment,
+            "correction": correction,
             "user": user_id,
         }
         return Rating.model_validate(await self._call("POST", "/v1/feedback", json=body))

@@ -88,6 +88,28 @@ class Settings(BaseSettings):
         "name none get max_new_tokens.",
     )
 
+    distill_interval_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="How often the server distills new ratings into a training batch, in "
+        "seconds; 0 = never (run `confidante distill` instead).",
+    )
+    distill_min_examples: PositiveInt = Field(
+        default=4,
+        description="Fewest training examples (SFT, DPO and KTO rows together) worth a batch; "
+        "with fewer, the ratings wait for the next run.",
+    )
+    distill_min_score: int = Field(
+        default=4, ge=1, le=5, description="Lowest score (1-5) that makes a reply an SFT example."
+    )
+    distill_validation_fraction: float = Field(
+        default=0.1,
+        ge=0.0,
+        lt=1.0,
+        description="Share of examples put in the validation split (chosen by a hash of the "
+        "interaction ids, so it never changes between runs).",
+    )
+
     def resolved_data_dir(self) -> Path:
         """The data directory as an absolute path."""
         return self.data_dir.expanduser().resolve()

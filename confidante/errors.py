@@ -14,7 +14,8 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   ├── UnknownInteractionError  no interaction with this id (for this user)
     │   └── UnknownMemoryError       no memory with this id for this user
     ├── StorageError                 a store could not be read or written
-    │   └── DataDirNotWritableError
+    │   ├── DataDirNotWritableError
+    │   └── CorruptBatchError        a training batch on disk is unreadable or inconsistent
     ├── ModelError
     │   ├── ModelNotFoundError       weights missing or not prepared
     │   ├── GenerationError          the backend failed while generating
@@ -47,7 +48,7 @@ class MessageTooLargeError(InvalidInputError):
 
 
 class InvalidRatingError(InvalidInputError):
-    """A rating is outside the accepted scale."""
+    """A rating has neither score nor thumbs, a score off the scale, or a malformed field."""
 
 
 class NotFoundError(ConfidanteError):
@@ -72,6 +73,10 @@ class StorageError(ConfidanteError):
 
 class DataDirNotWritableError(StorageError):
     """The data directory cannot be created or written."""
+
+
+class CorruptBatchError(StorageError):
+    """A training batch directory has a missing or unreadable manifest or file."""
 
 
 class ModelError(ConfidanteError):

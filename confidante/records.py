@@ -16,6 +16,9 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 RecollectionKind = Literal["fact", "message", "profile"]
 
+FeedbackSource = Literal["sdk", "http", "cli"]
+FEEDBACK_SOURCES: tuple[str, ...] = ("sdk", "http", "cli")
+
 
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
@@ -94,14 +97,20 @@ class Reply(BaseModel):
 
 
 class Rating(BaseModel):
-    """A person's rating of one reply."""
+    """A person's feedback on one reply: a score (1-5), thumbs, or both; maybe a correction.
+
+    ``correction`` is the reply the person wanted; ``source`` is where the feedback came from.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     interaction_id: str
     user_id: str
-    score: int
+    score: int | None = None
+    thumbs: bool | None = None
     comment: str | None = None
+    correction: str | None = None
+    source: FeedbackSource = "sdk"
     created_at: datetime
 
 

@@ -38,6 +38,8 @@ from confidante.memory.journal import Journal
 from confidante.memory.retrieval import HybridMemory
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
+    FEEDBACK_SOURCES,
+    FeedbackSource,
     Message,
     MessageInput,
     Profile,
@@ -50,6 +52,7 @@ from confidante.records import (
     utc_now,
     validate_user_id,
 )
+from confidante.training.distill import Distiller
 
 RATING_SCALE = (1, 5)
 
@@ -93,6 +96,11 @@ class AsyncAssistant:
             memory=memory, graph=graph, extractor=extractor, llm_extractor=llm_extractor
         )
         self._database = database
+        self.distiller = (
+            Distiller(journal=journal, database=database, settings=settings)
+            if database is not None
+            else None
+        )
         self._count_tokens = (
             llm.count_tokens if isinstance(llm, TokenCounter) else approximate_tokens
         )
@@ -374,25 +382,22 @@ class AsyncAssistant:
     async def rate(
         self,
         interaction_id: str,
-        score: int,
+        score: int | None = None,
         comment: str | None = None,
         *,
+        thumbs: bool | None = None,
+        correction: str | None = None,
+        source: FeedbackSource = "sdk",
         user_id: str | None = None,
     ) -> Rating:
-        """Rate a reply from 1 (bad) to 5 (great); ratings feed fine-tuning batches.
+        """Give feedback on a reply; ratings feed fine-tuning batches (``confidante distill``).
 
-        With ``user_id``, only that user's interactions can be rated: any other id is
-        reported as unknown, so one user cannot probe another's interactions.
+        ``score`` is 1 (bad) to 5 (great), ``thumbs`` True (up) or False (down); give either
+        or both. ``correction`` is the reply you wanted. ``source`` says where the feedback
+        came from ("sdk", "http", "cli"). With ``user_id``, only that user's interactions can
+        be rated: any other id is reported as unknown, so one user cannot probe another's.
         """
-        low, high = RATING_SCALE
-        if isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high:
-            raise InvalidRatingError(
-                f"score must be an integer from {low} to {high}; got {score!r}."
-            )
-        if comment is not None and not isinstance(comment, str):
-            raise InvalidRatingError("comment must be a string or None.")
-        if comment is not None and len(comment) > self.settings.max_message_chars:
-            raise InvalidRatingError("comment is longer than CONFIDANTE_MAX_MESSAGE_CHARS.")
+        self._check_feedback(score, thumbs, source, comment=comment, correction=correction)
         owner = self.journal.interaction_user(interaction_id)
         if user_id is not None and owner != user_id:
             raise UnknownInteractionError(
@@ -402,11 +407,53 @@ class AsyncAssistant:
             interaction_id=interaction_id,
             user_id=owner,
             score=score,
+            thumbs=thumbs,
             comment=comment,
+            correction=correction,
+            source=source,
             created_at=utc_now(),
         )
         self.journal.add_rating(rating)
         return rating
+
+    def _check_feedback(
+        self, score: object, thumbs: object, source: object, **texts: object
+    ) -> None:
+        low, high = RATING_SCALE
+        if score is None and thumbs is None:
+            raise InvalidRatingError(
+                f"Give a score from {low} to {high}, thumbs=True/False, or both."
+            )
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high
+        ):
+            raise InvalidRatingError(
+                f"score must be an integer from {low} to {high}; got {score!r}."
+            )
+        if thumbs is not None and not isinstance(thumbs, bool):
+            raise InvalidRatingError(f"thumbs must be True, False or None; got {thumbs!r}.")
+        if source not in FEEDBACK_SOURCES:
+            raise InvalidRatingError(
+                f"source must be one of {', '.join(FEEDBACK_SOURCES)}; got {source!r}."
+            )
+        for name, text in texts.items():
+            if text is not None and not isinstance(text, str):
+                raise InvalidRatingError(f"{name} must be a string or None.")
+            if isinstance(text, str) and len(text) > self.settings.max_message_chars:
+                raise InvalidRatingError(f"{name} is longer than CONFIDANTE_MAX_MESSAGE_CHARS.")
+        correction = texts.get("correction")
+        if isinstance(correction, str) and not correction.strip():
+            raise InvalidRatingError("correction is empty; give the reply you wanted, or None.")
+
+    async def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
+        """Keep ``user_id``'s interactions out of training batches from now on (or let them in).
+
+        Batches written before opting out are not changed; ``forget`` removes those rows too.
+        """
+        user_id = validate_user_id(user_id)
+        if not isinstance(opted_out, bool):
+            raise InvalidInputError(f"opted_out must be True or False; got {opted_out!r}.")
+        self.journal.set_training_opt_out(user_id, opted_out, at=utc_now())
 
     async def memories(self, user_id: str) -> list[Recollection]:
         """Every memory held for ``user_id`` (messages and facts), oldest first."""
@@ -444,9 +491,11 @@ class AsyncAssistant:
             )
 
     async def forget(self, user_id: str) -> None:
-        """Erase everything about ``user_id`` from every store."""
+        """Erase everything about ``user_id`` from every store and every training batch."""
         user_id = validate_user_id(user_id)
         async with self._lock(user_id):
+            if self.distiller is not None:  # first: if it fails, forget can be retried
+                await asyncio.to_thread(self.distiller.forget, user_id)
             await asyncio.to_thread(self.memory.delete, user_id)
             self.graph.forget(user_id)
             self.journal.delete_user(user_id)

@@ -42,3 +42,7 @@ class Assistant(Blocking[AsyncAssistant]):
                 extraction_llm=extraction_llm,
             )
         )
+
+    def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
+        """See ``AsyncAssistant.set_training_opt_out``."""
+        self._run(self.inner.set_training_opt_out(user_id, opted_out))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,16 +36,82 @@ CREATE TABLE IF NOT EXISTS interactions (
     model TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS interactions_by_user ON interactions (user_id, created_at);
-CREATE TABLE IF NOT EXISTS ratings (
+CREATE TABLE IF NOT EXISTS training_opt_outs (
+    user_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+"""
+
+# Ratings as of feedback records; older data dirs are migrated to it by ``migrate_ratings``.
+RATINGS_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
     seq INTEGER PRIMARY KEY,
     interaction_id TEXT NOT NULL REFERENCES interactions (id) ON DELETE CASCADE,
     user_id TEXT NOT NULL,
-    score INTEGER NOT NULL,
+    score INTEGER,
     comment TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ratings_by_user ON ratings (user_id);
+    created_at TEXT NOT NULL,
+    thumbs INTEGER,
+    correction TEXT,
+    source TEXT NOT NULL DEFAULT 'sdk'
+)
 """
+RATINGS_INDEX = "CREATE INDEX IF NOT EXISTS ratings_by_user ON ratings (user_id)"
+ADDED_RATING_COLUMNS = {
+    "thumbs": "INTEGER",
+    "correction": "TEXT",
+    "source": "TEXT NOT NULL DEFAULT 'sdk'",
+}
+OLD_RATING_COLUMNS = "seq, interaction_id, user_id, score, comment, created_at"
+
+
+def migrate_ratings(conn: sqlite3.Connection) -> None:
+    """Bring the ratings table to the feedback-record schema, keeping every row.
+
+    New columns are added in place. A table from before thumbs-only feedback has
+    ``score NOT NULL``, which SQLite cannot relax in place, so it is copied once into a new
+    table in the same transaction.
+    """
+    columns = {row["name"]: row for row in conn.execute("PRAGMA table_info(ratings)")}
+    if not columns:
+        conn.execute(RATINGS_TABLE.format(name="ratings"))
+    elif columns["score"]["notnull"]:
+        conn.execute(RATINGS_TABLE.format(name="ratings_migrated"))
+        conn.execute(
+            f"INSERT INTO ratings_migrated ({OLD_RATING_COLUMNS})"
+            f" SELECT {OLD_RATING_COLUMNS} FROM ratings"
+        )
+        conn.execute("DROP TABLE ratings")
+        conn.execute("ALTER TABLE ratings_migrated RENAME TO ratings")
+    else:
+        for name, declaration in ADDED_RATING_COLUMNS.items():
+            if name not in columns:
+                conn.execute(f"ALTER TABLE ratings ADD COLUMN {name} {declaration}")
+    conn.execute(RATINGS_INDEX)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RatedTurn:
+    """One rating with what it rates: the exact prompt the model saw and the reply it gave."""
+
+    seq: int
+    rating: Rating
+    prompt: list[dict[str, str]]
+    reply: str
+
+
+def _rating_from_row(row: Any) -> Rating:
+    thumbs = row["thumbs"]
+    return Rating(
+        interaction_id=row["interaction_id"],
+        user_id=row["user_id"],
+        score=row["score"],
+        thumbs=None if thumbs is None else bool(thumbs),
+        comment=row["comment"],
+        correction=row["correction"],
+        source=row["source"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
 
 
 def _message_from_row(row: Any) -> Message:
@@ -62,6 +130,8 @@ class Journal:
     def __init__(self, db: Database) -> None:
         self._db = db
         db.script(SCHEMA)
+        with db.transaction() as conn:
+            migrate_ratings(conn)
 
     def add_messages(self, user_id: str, messages: Iterable[Message]) -> list[Message]:
         """Store messages that are not stored yet (by id); return the ones newly stored."""
@@ -151,16 +221,65 @@ class Journal:
         """Store a rating; later ratings of the same interaction are kept too."""
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO ratings (interaction_id, user_id, score, comment, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO ratings (interaction_id, user_id, score, thumbs, comment, correction,"
+                " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rating.interaction_id,
                     rating.user_id,
                     rating.score,
+                    None if rating.thumbs is None else int(rating.thumbs),
                     rating.comment,
+                    rating.correction,
+                    rating.source,
                     rating.created_at.isoformat(),
                 ),
             )
+
+    def ratings(self, user_id: str) -> list[Rating]:
+        """Every rating the user gave, oldest first."""
+        rows = self._db.query("SELECT * FROM ratings WHERE user_id = ? ORDER BY seq", (user_id,))
+        return [_rating_from_row(r) for r in rows]
+
+    def last_rating_seq(self) -> int:
+        """The sequence number of the newest rating of anyone (0 if none)."""
+        return self._db.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM ratings")[0]["seq"]
+
+    def rated_turns(self, after_seq: int, through_seq: int) -> list[RatedTurn]:
+        """Ratings with ``after_seq < seq <= through_seq``, oldest first, of users not opted out."""
+        rows = self._db.query(
+            "SELECT r.*, i.prompt, m.content AS reply FROM ratings r"
+            " JOIN interactions i ON i.id = r.interaction_id"
+            " JOIN messages m ON m.user_id = i.user_id AND m.id = i.reply_id"
+            " WHERE r.seq > ? AND r.seq <= ?"
+            " AND r.user_id NOT IN (SELECT user_id FROM training_opt_outs)"
+            " ORDER BY r.seq",
+            (after_seq, through_seq),
+        )
+        return [
+            RatedTurn(
+                seq=r["seq"],
+                rating=_rating_from_row(r),
+                prompt=json.loads(r["prompt"]),
+                reply=r["reply"],
+            )
+            for r in rows
+        ]
+
+    def set_training_opt_out(self, user_id: str, opted_out: bool, *, at: datetime) -> None:
+        """Keep the user's interactions out of training data (or let them in again)."""
+        with self._db.transaction() as conn:
+            if opted_out:
+                conn.execute(
+                    "INSERT OR IGNORE INTO training_opt_outs (user_id, created_at) VALUES (?, ?)",
+                    (user_id, at.isoformat()),
+                )
+            else:
+                conn.execute("DELETE FROM training_opt_outs WHERE user_id = ?", (user_id,))
+
+    def training_opt_out(self, user_id: str) -> bool:
+        """Whether the user keeps their interactions out of training data."""
+        query = "SELECT 1 FROM training_opt_outs WHERE user_id = ?"
+        return bool(self._db.query(query, (user_id,)))
 
     def export(self, user_id: str) -> dict[str, Any]:
         """Every message, interaction and rating of the user as JSON-ready data."""
@@ -181,17 +300,26 @@ class Journal:
         ratings = [
             dict(r)
             for r in self._db.query(
-                "SELECT interaction_id, score, comment, created_at FROM ratings"
+                "SELECT interaction_id, score, thumbs, comment, correction, source, created_at"
+                " FROM ratings"
                 " WHERE user_id = ? ORDER BY seq",
                 (user_id,),
             )
         ]
+        for rating in ratings:
+            rating["thumbs"] = None if rating["thumbs"] is None else bool(rating["thumbs"])
         messages = [m.model_dump(mode="json") for m in self.all_messages(user_id)]
-        return {"messages": messages, "interactions": interactions, "ratings": ratings}
+        return {
+            "messages": messages,
+            "interactions": interactions,
+            "ratings": ratings,
+            "training_opt_out": self.training_opt_out(user_id),
+        }
 
     def delete_user(self, user_id: str) -> None:
-        """Remove every message, interaction and rating of the user."""
+        """Remove every message, interaction, rating and training preference of the user."""
         with self._db.transaction() as conn:
+            conn.execute("DELETE FROM training_opt_outs WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM ratings WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM interactions WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM messages WHERE user_id = ?", (user_id,))

@@ -7,6 +7,8 @@ return its result; errors become ``{"error": {"message", "type", "param", "code"
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
@@ -20,6 +22,7 @@ from confidante.serving import protocol as p
 from confidante.serving.handlers import Handlers
 from confidante.serving.limits import BodySizeLimit
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
+from confidante.training.scheduler import DistillScheduler
 
 logger = logging.getLogger("confidante.serving")
 
@@ -30,12 +33,30 @@ HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_fo
 
 def create_app(handlers: Handlers) -> FastAPI:
     """The FastAPI application for one assistant."""
-    app = FastAPI(title="Confidante", summary="An OpenAI-compatible assistant that remembers.")
+    app = FastAPI(
+        title="Confidante",
+        summary="An OpenAI-compatible assistant that remembers.",
+        lifespan=lambda _app: background_distillation(handlers),
+    )
     app.add_middleware(BodySizeLimit, max_bytes=handlers.settings.server_max_body_bytes)
     add_error_handlers(app)
     add_chat_routes(app, handlers)
     add_memory_routes(app, handlers)
     return app
+
+
+@asynccontextmanager
+async def background_distillation(h: Handlers) -> AsyncIterator[None]:
+    """While the server runs, distill ratings every ``Settings.distill_interval_s`` (if set)."""
+    distiller, interval = h.assistant.distiller, h.settings.distill_interval_s
+    scheduler = DistillScheduler(distiller, interval) if distiller and interval > 0 else None
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            await scheduler.stop()
 
 
 def add_chat_routes(app: FastAPI, h: Handlers) -> None:

@@ -167,7 +167,13 @@ class Handlers:
         """Rate one of the user's own interactions."""
         log_ignored(request, "feedback request")
         return await self.assistant.rate(
-            request.interaction_id, request.score, request.comment, user_id=user_id
+            request.interaction_id,
+            request.score,
+            request.comment,
+            thumbs=request.thumbs,
+            correction=request.correction,
+            source="http",
+            user_id=user_id,
         )
 
     async def ready(self) -> dict[str, str]:

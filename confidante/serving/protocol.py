@@ -177,11 +177,13 @@ class ObserveRequest(OpenRequest):
 
 
 class FeedbackRequest(OpenRequest):
-    """``POST /v1/feedback``: rate one of the caller's interactions."""
+    """``POST /v1/feedback``: rate one of the caller's interactions (score, thumbs or both)."""
 
     interaction_id: str
-    score: int
+    score: int | None = None
+    thumbs: bool | None = None
     comment: str | None = None
+    correction: str | None = None
     user: str | None = None
 
 

@@ -1,0 +1,1 @@
+"""Training data from feedback: distill rated interactions into versioned fine-tuning batches."""
