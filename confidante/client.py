@@ -65,11 +65,16 @@ def _reply(completion: dict[str, Any], content: str) -> Reply:
     extra = completion.get("confidante")
     if not isinstance(extra, dict):
         raise RemoteError("The server's reply has no `confidante` field; is it Confidante?")
+    choices = completion.get("choices") or [{}]
+    usage = completion.get("usage") or {}
     return Reply(
         content=content,
         interaction_id=extra["interaction_id"],
         message_id=extra["message_id"],
         context=[Recollection.model_validate(r) for r in extra["context"]],
+        finish_reason="length" if choices[0].get("finish_reason") == "length" else "stop",
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
     )
 
 

@@ -94,6 +94,9 @@ class Reply(BaseModel):
     interaction_id: str
     context: list[Recollection]
     message_id: str
+    finish_reason: Literal["stop", "length"] = "stop"  # "length": cut at max_tokens
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Rating(BaseModel):

@@ -313,7 +313,10 @@ def test_rating_is_scoped_to_the_user_when_asked(assistant: Assistant):
 def test_max_tokens_per_reply(settings: Settings):
     llm = ScriptedLLM(["one two three four"])
     with Assistant.open(settings=settings, llm=llm, embeddings=HashEmbedder()) as a:
-        assert a.chat("kim", say("count"), max_tokens=2).content == "one two"
+        cut = a.chat("kim", say("count"), max_tokens=2)
+        assert (cut.content, cut.finish_reason, cut.completion_tokens) == ("one two", "length", 2)
+        whole = a.chat("kim", say("count"))
+        assert (whole.finish_reason, whole.completion_tokens) == ("stop", 4)
         *_, reply = a.chat_stream("kim", say("count"), max_tokens=3)
         assert isinstance(reply, Reply) and reply.content == "one two three"
         with pytest.raises(InvalidInputError, match="max_tokens"):

@@ -214,3 +214,19 @@ def test_concurrent_clients_lose_and_mix_nothing(keyed: Live):
             m["content"].split()[-1] for m in exported["messages"] if m["role"] == "assistant"
         }
         assert said == sent and replied == sent
+
+
+def test_usage_and_finish_reason_reach_openai_clients(keyed: Live):
+    client = openai_client(keyed, "maria")
+    whole = client.chat.completions.create(model="scripted", messages=say("hello ping"))
+    assert whole.usage is not None and whole.usage.completion_tokens == 3
+    assert whole.usage.total_tokens == whole.usage.prompt_tokens + 3
+    cut = client.chat.completions.create(model="scripted", messages=say("hi ping"), max_tokens=2)
+    assert cut.choices[0].message.content == "You said"
+    assert cut.choices[0].finish_reason == "length"
+    chunks = list(
+        client.chat.completions.create(
+            model="scripted", messages=say("hi ping"), max_tokens=2, stream=True
+        )
+    )
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"

@@ -14,6 +14,7 @@ from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message
 from confidante.agent.llm import (
     ChatLLM,
     ChatMessages,
+    Completion,
     StreamingLLM,
     TokenCounter,
     approximate_tokens,
@@ -220,10 +221,12 @@ class AsyncAssistant:
         )
 
     def _record(
-        self, user_id: str, turn: list[Message], prompt: Prompt, text: str, model: str
+        self, user_id: str, turn: list[Message], prompt: Prompt, completion: Completion
     ) -> Reply:
         """Store the reply and exactly what went into it as one interaction."""
-        reply = Message(role="assistant", content=text, id=new_id("msg"), created_at=utc_now())
+        reply = Message(
+            role="assistant", content=completion.text, id=new_id("msg"), created_at=utc_now()
+        )
         interaction_id = new_id("int")
         self.journal.add_interaction(
             interaction_id=interaction_id,
@@ -233,11 +236,17 @@ class AsyncAssistant:
             reply=reply,
             context=prompt.context,
             prompt=prompt.messages,
-            model=model,
+            model=completion.model,
         )
         assert reply.id is not None
         return Reply(
-            content=text, interaction_id=interaction_id, context=prompt.context, message_id=reply.id
+            content=completion.text,
+            interaction_id=interaction_id,
+            context=prompt.context,
+            message_id=reply.id,
+            finish_reason="length" if completion.finish_reason == "length" else "stop",
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
         )
 
     async def chat(
@@ -266,7 +275,7 @@ class AsyncAssistant:
                 )
             finally:
                 await self._learn(user_id, stored)
-            return self._record(user_id, turn, prompt, completion.text, completion.model)
+            return self._record(user_id, turn, prompt, completion)
 
     async def chat_stream(
         self,
@@ -292,7 +301,19 @@ class AsyncAssistant:
                     yield delta
             finally:
                 await self._learn(user_id, stored)
-            yield self._record(user_id, turn, prompt, "".join(parts).strip(), self.llm.model_name)
+            yield self._record(user_id, turn, prompt, self._streamed(prompt, parts, limit))
+
+    def _streamed(self, prompt: Prompt, parts: list[str], limit: int) -> Completion:
+        """A streamed reply as a completion; token counts are this assistant's own count."""
+        text = "".join(parts).strip()
+        used = self._count_tokens(text) if text else 0
+        return Completion(
+            text=text,
+            model=self.llm.model_name,
+            prompt_tokens=sum(self._count_tokens(m["content"]) for m in prompt.messages),
+            completion_tokens=used,
+            finish_reason="length" if used >= limit else "stop",
+        )
 
     def _max_tokens(self, requested: int | None) -> int:
         if requested is None:

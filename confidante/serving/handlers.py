@@ -81,10 +81,25 @@ class Handlers:
         """A whole reply."""
         messages, max_tokens = self._turn(request)
         reply = await self.assistant.chat(user_id, messages, max_tokens=max_tokens)
+        usage = (
+            p.Usage(
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                total_tokens=reply.prompt_tokens + reply.completion_tokens,
+            )
+            if reply.prompt_tokens is not None and reply.completion_tokens is not None
+            else None
+        )
         return p.ChatCompletion(
             id=f"chatcmpl-{reply.interaction_id}",
             model=self.model_name,
-            choices=[p.Choice(message=p.AssistantMessage(content=reply.content))],
+            choices=[
+                p.Choice(
+                    message=p.AssistantMessage(content=reply.content),
+                    finish_reason=reply.finish_reason,
+                )
+            ],
+            usage=usage,
             confidante=extension(reply),
         )
 
@@ -117,7 +132,7 @@ class Handlers:
             while not isinstance(item, Reply):
                 yield chunk(p.Delta(content=item))
                 item = await anext(stream)
-            yield chunk(p.Delta(), finish_reason="stop", confidante=extension(item))
+            yield chunk(p.Delta(), finish_reason=item.finish_reason, confidante=extension(item))
         except Exception as exc:  # the status is sent already: report in the stream
             yield sse(stream_error(exc))
             return

@@ -107,6 +107,14 @@ def _created() -> int:
     return int(time.time())
 
 
+class Usage(BaseModel):
+    """Tokens a completion used."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
 class ChatCompletion(BaseModel):
     """A non-streamed chat completion."""
 
@@ -115,6 +123,7 @@ class ChatCompletion(BaseModel):
     created: int = Field(default_factory=_created)
     model: str
     choices: list[Choice]
+    usage: Usage | None = None
     confidante: Extension
 
 
