@@ -27,7 +27,6 @@ from confidante.errors import (
     InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
-    UnknownInteractionError,
     UnknownMemoryError,
     UnknownUserError,
 )
@@ -419,11 +418,7 @@ class AsyncAssistant:
         be rated: any other id is reported as unknown, so one user cannot probe another's.
         """
         self._check_feedback(score, thumbs, source, comment=comment, correction=correction)
-        owner = self.journal.interaction_user(interaction_id)
-        if user_id is not None and owner != user_id:
-            raise UnknownInteractionError(
-                f"No interaction with id {interaction_id!r}; use the interaction_id of a Reply."
-            )
+        owner = self.journal.interaction_user(interaction_id, of_user=user_id)
         rating = Rating(
             interaction_id=interaction_id,
             user_id=owner,

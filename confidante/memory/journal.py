@@ -208,10 +208,14 @@ class Journal:
                 ),
             )
 
-    def interaction_user(self, interaction_id: str) -> str:
-        """The user an interaction belongs to; ``UnknownInteractionError`` if there is none."""
+    def interaction_user(self, interaction_id: str, *, of_user: str | None = None) -> str:
+        """The user an interaction belongs to; ``UnknownInteractionError`` if there is none.
+
+        With ``of_user``, another user's interaction is reported as unknown too, so that one
+        user cannot probe another's ids.
+        """
         rows = self._db.query("SELECT user_id FROM interactions WHERE id = ?", (interaction_id,))
-        if not rows:
+        if not rows or (of_user is not None and rows[0]["user_id"] != of_user):
             raise UnknownInteractionError(
                 f"No interaction with id {interaction_id!r}; use the interaction_id of a Reply."
             )
