@@ -95,3 +95,12 @@ def test_queries_naming_a_time_prefer_what_was_said_then(assistant: Assistant):
     assert first.source_ids == ["july"]
     first = assistant.recall("u", "Where did I go hiking in March 2023?", k=2)[0]
     assert first.source_ids == ["march"]
+
+
+def test_a_value_replaced_within_one_batch_is_kept_as_history(assistant: Assistant):
+    assistant.observe(
+        "u", [said("I live in Paris.", "old", 1), said("I moved to Berlin.", "new", 9)]
+    )
+    facts = {r.text for r in assistant.memories("u") if r.kind == "fact"}
+    assert "The user lives in Paris (until 2023-09-01)" in facts
+    assert "The user lives in Berlin" in facts

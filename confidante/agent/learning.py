@@ -128,10 +128,9 @@ class Learner:
         if not said:
             return []
         changed = self.graph.learn(user_id, self.observations(said, extracted))
-        # New facts become extra keys that lead back to their source turns.
-        documents = [message_document(m) for m in said] + [
-            fact_document(f) for f in changed if f.is_current
-        ]
+        # New facts become extra keys that lead back to their source turns (facts already
+        # indexed are skipped by index(); one created and replaced in this batch still counts).
+        documents = [message_document(m) for m in said] + [fact_document(f) for f in changed]
         self.memory.index(user_id, documents)
         # Facts that newer ones replaced stay recallable as history, ranked after current ones.
         self.memory.retire(
