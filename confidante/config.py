@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,6 +63,58 @@ class Settings(BaseSettings):
         "to the rules).",
     )
 
+    llm_backend: Literal["transformers", "vllm", "vllm-inprocess"] = Field(
+        default="transformers",
+        description='What generates replies: "transformers" (in process, the default), "vllm" '
+        "(a vLLM or other OpenAI-compatible server at llm_url; see `confidante models serve`) "
+        'or "vllm-inprocess" (a vLLM engine in this process; needs vllm importable here).',
+    )
+    llm_url: str | None = Field(
+        default=None,
+        description="Base URL of the OpenAI-compatible model server, e.g. http://127.0.0.1:8100/v1.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="The model name the server serves; default: the only one it lists.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for the model server, if it requires one."
+    )
+    llm_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest wait for the model server's answer (or its next streamed token).",
+    )
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries (with backoff) when the model server is unreachable or busy.",
+    )
+
+    vllm_venv_dir: Path | None = Field(
+        default=None,
+        description="The virtual environment `confidante models serve` installs vLLM into; "
+        "default: <cache_dir>/vllm-venv.",
+    )
+    vllm_max_model_len: PositiveInt = Field(
+        default=2_048, description="Context length vLLM reserves per sequence (server or engine)."
+    )
+
+    personal_adapters: bool = Field(
+        default=True,
+        description="On a backend that loads LoRA adapters at run time (a vLLM server), answer "
+        "each user with the newest adapter trained on their interactions alone "
+        "(`confidante train --user`), if there is one.",
+    )
+    prompt_layout: Literal["auto", "profile_first", "profile_in_turn"] = Field(
+        default="auto",
+        description='Where profile facts go: "profile_first" (in the system message, a stable '
+        'prefix that vLLM\'s prefix cache reuses across turns), "profile_in_turn" (before the '
+        'question, where small models use them best) or "auto" (profile_first on backends '
+        "with a prefix cache, profile_in_turn otherwise).",
+    )
+
     system_prompt: str = Field(
         default=(
             "You are Confidante, a personal assistant who remembers the person you talk to. "
@@ -108,6 +160,26 @@ class Settings(BaseSettings):
         lt=1.0,
         description="Share of examples put in the validation split (chosen by a hash of the "
         "interaction ids, so it never changes between runs).",
+    )
+
+    adapter: str | None = Field(
+        default=None,
+        description="A LoRA adapter for the transformers backend to apply: the name of one under "
+        "<data_dir>/adapters (what `confidante train` prints) or a folder path.",
+    )
+    train_min_examples: PositiveInt = Field(
+        default=8,
+        description="Fewest SFT training rows (of the chosen user, if any) `confidante train` "
+        "accepts; fewer is an error.",
+    )
+    train_epochs: float = Field(default=1.0, gt=0.0, description="Passes over the SFT rows.")
+    train_learning_rate: float = Field(
+        default=2e-4, gt=0.0, description="Peak learning rate of the LoRA weights."
+    )
+    train_batch_size: PositiveInt = Field(default=4, description="Rows per optimizer step.")
+    lora_rank: PositiveInt = Field(default=8, description="Rank of the LoRA matrices.")
+    lora_alpha: PositiveInt = Field(
+        default=16, description="LoRA scaling numerator (the update is scaled by alpha / rank)."
     )
 
     def resolved_data_dir(self) -> Path:

@@ -8,18 +8,23 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   ├── InvalidMessageError      empty/non-string content, unknown role, bad field
     │   ├── MessageTooLargeError     content over ``Settings.max_message_chars``
     │   ├── InvalidRatingError       score outside the rating scale
+    │   ├── TooFewExamplesError      a batch has too few rows to train on
     │   └── RequestTooLargeError     HTTP body over ``Settings.server_max_body_bytes``
     ├── NotFoundError
     │   ├── UnknownUserError         nothing is stored for this user
     │   ├── UnknownInteractionError  no interaction with this id (for this user)
-    │   └── UnknownMemoryError       no memory with this id for this user
+    │   ├── UnknownMemoryError       no memory with this id for this user
+    │   └── BatchNotFoundError       no training batch with this id
     ├── StorageError                 a store could not be read or written
     │   ├── DataDirNotWritableError
     │   └── CorruptBatchError        a training batch on disk is unreadable or inconsistent
     ├── ModelError
     │   ├── ModelNotFoundError       weights missing or not prepared
+    │   ├── BackendUnavailableError  the model server is not running or not reachable
     │   ├── GenerationError          the backend failed while generating
-    │   └── ExtractionError          a reply is not the JSON that fact extraction asked for
+    │   │   └── GenerationTimeoutError   the backend did not answer in time
+    │   ├── ExtractionError          a reply is not the JSON that fact extraction asked for
+    │   └── TrainingError            fine-tuning an adapter failed
     ├── AuthenticationError          no API key, or an unknown or revoked one
     ├── PermissionDeniedError        the API key may not act for that user
     ├── InsecureBindError            no API keys, yet asked to serve beyond loopback
@@ -51,6 +56,10 @@ class InvalidRatingError(InvalidInputError):
     """A rating has neither score nor thumbs, a score off the scale, or a malformed field."""
 
 
+class TooFewExamplesError(InvalidInputError):
+    """A training batch (or one user's share of it) has fewer rows than training needs."""
+
+
 class NotFoundError(ConfidanteError):
     """Something the caller named does not exist."""
 
@@ -65,6 +74,10 @@ class UnknownInteractionError(NotFoundError):
 
 class UnknownMemoryError(NotFoundError):
     """The user has no memory with this id."""
+
+
+class BatchNotFoundError(NotFoundError):
+    """No training batch has this id under the data directory."""
 
 
 class StorageError(ConfidanteError):
@@ -91,8 +104,20 @@ class GenerationError(ModelError):
     """The generation backend failed."""
 
 
+class GenerationTimeoutError(GenerationError):
+    """The generation backend did not answer within the configured timeout."""
+
+
+class BackendUnavailableError(ModelError):
+    """The model server could not be reached (not running, wrong URL) or is not ready."""
+
+
 class ExtractionError(ModelError):
     """A model's reply could not be read as the facts JSON that was asked for."""
+
+
+class TrainingError(ModelError):
+    """Fine-tuning an adapter failed; nothing was written."""
 
 
 class RequestTooLargeError(InvalidInputError):

@@ -89,11 +89,16 @@ class HashEmbedder(Embeddings):
 
     def __init__(self, dimensions: int = 64) -> None:
         self.dimensions = dimensions
+        # Drawing a token's vector costs more than the rest of a short turn (benchmarks).
+        self._vectors: dict[str, list[float]] = {}
 
     def _token_vector(self, token: str) -> list[float]:
-        seed = int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big")
-        rng = random.Random(seed)
-        return [rng.gauss(0.0, 1.0) for _ in range(self.dimensions)]
+        vector = self._vectors.get(token)
+        if vector is None:
+            seed = int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big")
+            rng = random.Random(seed)
+            vector = self._vectors[token] = [rng.gauss(0.0, 1.0) for _ in range(self.dimensions)]
+        return vector
 
     def _embed(self, text: str) -> list[float]:
         total = [0.0] * self.dimensions

@@ -91,4 +91,5 @@ def test_dense_finds_paraphrases_keyword_cannot(tmp_path: Path, packaged_embeddi
         )
         == []
     )
+    memory.flush()  # vectors are written behind, in batches
     assert memory.vectors.count("u") == 4  # type: ignore[attr-defined]

@@ -230,3 +230,15 @@ def test_usage_and_finish_reason_reach_openai_clients(keyed: Live):
         )
     )
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+
+
+def test_responses_carry_the_servers_own_time(keyed: Live):
+    for response in (
+        httpx.get(f"{keyed.url}/v1/models", headers=keyed.headers("maria")),
+        httpx.post(
+            f"{keyed.url}/v1/chat/completions", json=body("hi"), headers=keyed.headers("sam")
+        ),
+        httpx.get(f"{keyed.url}/v1/nowhere"),
+    ):
+        name, _, took = response.headers["server-timing"].partition(";dur=")
+        assert name == "app" and float(took) >= 0

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Self
 
 from langchain_core.embeddings import Embeddings
 
+from confidante.agent.backends import personal_adapter
 from confidante.agent.extraction_llm import LLMFactExtractor
 from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message_doc_id
 from confidante.agent.llm import (
+    AdapterLoadingLLM,
     ChatLLM,
     ChatMessages,
     Completion,
+    PrefixCachingLLM,
     StreamingLLM,
     TokenCounter,
     approximate_tokens,
@@ -30,7 +34,7 @@ from confidante.errors import (
     UnknownMemoryError,
     UnknownUserError,
 )
-from confidante.graph.extraction import SELF, FactExtractor
+from confidante.graph.extraction import SELF, FactCandidate, FactExtractor
 from confidante.graph.knowledge import KnowledgeGraph
 from confidante.graph.store import FactStore
 from confidante.memory.documents import DocumentStore
@@ -55,6 +59,7 @@ from confidante.records import (
 from confidante.training.distill import Distiller
 
 RATING_SCALE = (1, 5)
+logger = logging.getLogger("confidante.agent")
 
 
 def ensure_writable(data_dir: Path) -> Path:
@@ -96,6 +101,13 @@ class AsyncAssistant:
             memory=memory, graph=graph, extractor=extractor, llm_extractor=llm_extractor
         )
         self._database = database
+        self._owned_llm: ChatLLM | None = None
+        # Decided once: a runtime Protocol check costs more than a prompt's other bookkeeping.
+        self._profile_first = (
+            isinstance(llm, PrefixCachingLLM) and llm.prefix_caching
+            if settings.prompt_layout == "auto"
+            else settings.prompt_layout == "profile_first"
+        )
         self.distiller = (
             Distiller(journal=journal, database=database, settings=settings)
             if database is not None
@@ -106,6 +118,7 @@ class AsyncAssistant:
         )
         # One learner at a time per user keeps graph reconciliation ordered.
         self._user_locks: dict[str, asyncio.Lock] = {}
+        self._learn_unlearned()
 
     @classmethod
     def open(
@@ -135,11 +148,11 @@ class AsyncAssistant:
                 'fact_extractor="llm" (or set CONFIDANTE_FACT_EXTRACTOR=llm).'
             )
         root = ensure_writable(settings.resolved_data_dir())
+        owns_llm = llm is None
         if llm is None:
-            from confidante.agent.llm_transformers import TransformersLLM
-            from confidante.agent.weights import prepared_model_dir
+            from confidante.agent.backends import open_llm
 
-            llm = TransformersLLM(settings.model_dir or prepared_model_dir(settings.cache_dir))
+            llm = open_llm(settings)
         if embeddings is None:
             from confidante.memory.embeddings import SentenceTransformerEmbeddings
 
@@ -160,7 +173,7 @@ class AsyncAssistant:
             else None
         )
         database = Database(root / "confidante.db")
-        return cls(
+        assistant = cls(
             settings=settings,
             llm=llm,
             journal=Journal(database),
@@ -170,11 +183,31 @@ class AsyncAssistant:
             database=database,
             llm_extractor=llm_extractor,
         )
+        if owns_llm:
+            assistant._owned_llm = llm  # built here, so closed here (a caller's is theirs)
+        return assistant
 
     async def _learn(self, user_id: str, stored: list[Message]) -> None:
         """Learn from stored messages; the LLM step (if any) never raises, so turns are kept."""
         extracted = await self.learner.extract(stored)
-        await asyncio.to_thread(self.learner.learn, user_id, stored, extracted)
+        await asyncio.to_thread(self._learn_now, user_id, stored, extracted)
+
+    def _learn_now(
+        self,
+        user_id: str,
+        stored: list[Message],
+        extracted: dict[str, list[FactCandidate]] | None = None,
+    ) -> None:
+        self.learner.learn(user_id, stored, extracted)
+        self.journal.learned(user_id, [m.id for m in stored if m.id])
+
+    def _learn_unlearned(self) -> None:
+        """Learn from turns stored before a crash that came before their learning (rules only)."""
+        for user_id, messages in self.journal.unlearned().items():
+            try:
+                self._learn_now(user_id, messages)
+            except Exception:  # still marked: retried on the next open
+                logger.exception("Learning from %d stored messages failed", len(messages))
 
     def _lock(self, user_id: str) -> asyncio.Lock:
         return self._user_locks.setdefault(user_id, asyncio.Lock())
@@ -217,6 +250,7 @@ class AsyncAssistant:
             turn=turn,
             budget=self.settings.context_token_budget,
             count_tokens=self._count_tokens,
+            profile_first=self._profile_first,
         )
 
     def _record(
@@ -269,7 +303,8 @@ class AsyncAssistant:
             # The person's words are kept and learned from even if generation fails.
             stored = self.journal.add_messages(user_id, turn)
             try:
-                completion = await self.llm.generate(
+                llm = await self._llm_for(user_id)
+                completion = await llm.generate(
                     prompt.messages, max_tokens=limit, temperature=self.settings.temperature
                 )
             finally:
@@ -294,21 +329,24 @@ class AsyncAssistant:
             prompt = await self._prompt(user_id, earlier, turn)
             stored = self.journal.add_messages(user_id, turn)
             parts: list[str] = []
+            llm = self.llm
             try:
-                async for delta in self._generate_stream(prompt.messages, limit):
+                llm = await self._llm_for(user_id)
+                async for delta in self._generate_stream(llm, prompt.messages, limit):
                     parts.append(delta)
                     yield delta
             finally:
                 await self._learn(user_id, stored)
-            yield self._record(user_id, turn, prompt, self._streamed(prompt, parts, limit))
+            completion = self._streamed(llm, prompt, parts, limit)
+            yield self._record(user_id, turn, prompt, completion)
 
-    def _streamed(self, prompt: Prompt, parts: list[str], limit: int) -> Completion:
+    def _streamed(self, llm: ChatLLM, prompt: Prompt, parts: list[str], limit: int) -> Completion:
         """A streamed reply as a completion; token counts are this assistant's own count."""
         text = "".join(parts).strip()
         used = self._count_tokens(text) if text else 0
         return Completion(
             text=text,
-            model=self.llm.model_name,
+            model=llm.model_name,
             prompt_tokens=sum(self._count_tokens(m["content"]) for m in prompt.messages),
             completion_tokens=used,
             finish_reason="length" if used >= limit else "stop",
@@ -321,13 +359,22 @@ class AsyncAssistant:
             raise InvalidInputError(f"max_tokens must be a positive integer; got {requested!r}.")
         return requested
 
-    async def _generate_stream(self, messages: ChatMessages, max_tokens: int) -> AsyncIterator[str]:
+    async def _generate_stream(
+        self, llm: ChatLLM, messages: ChatMessages, max_tokens: int
+    ) -> AsyncIterator[str]:
         options = {"max_tokens": max_tokens, "temperature": self.settings.temperature}
-        if isinstance(self.llm, StreamingLLM):
-            async for delta in self.llm.stream(messages, **options):
+        if isinstance(llm, StreamingLLM):
+            async for delta in llm.stream(messages, **options):
                 yield delta
         else:  # a backend without streaming: the whole reply is one delta
-            yield (await self.llm.generate(messages, **options)).text
+            yield (await llm.generate(messages, **options)).text
+
+    async def _llm_for(self, user_id: str) -> ChatLLM:
+        """The user's own LoRA adapter, where the backend loads adapters; else the model."""
+        if not (self.settings.personal_adapters and isinstance(self.llm, AdapterLoadingLLM)):
+            return self.llm
+        folder = personal_adapter(self.settings, user_id)
+        return self.llm if folder is None else await self.llm.load_adapter(folder.name, folder)
 
     async def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:
         """Record and learn from conversation without replying (e.g. importing history).
@@ -531,6 +578,11 @@ class AsyncAssistant:
 
     async def close(self) -> None:
         """Flush and close the stores."""
+        await asyncio.to_thread(self.memory.close)  # writes vectors still buffered
+        closer = getattr(self._owned_llm, "aclose", None)
+        self._owned_llm = None
+        if closer is not None:
+            await closer()  # the model server's connections, or an in-process engine
         if self._database is not None:
             self._database.checkpoint()
             self._database.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 ChatMessages = list[dict[str, str]]
@@ -54,6 +55,22 @@ class StructuredLLM(Protocol):
         self, messages: ChatMessages, *, schema: dict[str, Any], max_tokens: int
     ) -> Completion:
         """One assistant reply whose text is JSON valid against ``schema``, greedily decoded."""
+        ...
+
+
+@runtime_checkable
+class PrefixCachingLLM(Protocol):
+    """A backend that reuses the computation of a prompt prefix it has seen (vLLM does)."""
+
+    prefix_caching: bool
+
+
+@runtime_checkable
+class AdapterLoadingLLM(Protocol):
+    """A backend that can generate with LoRA adapters it loads at run time (a vLLM server)."""
+
+    async def load_adapter(self, name: str, folder: Path) -> ChatLLM:
+        """The backend generating with the adapter in ``folder``, loaded as ``name`` if new."""
         ...
 
 

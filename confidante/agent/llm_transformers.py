@@ -1,4 +1,8 @@
-"""Generation with transformers in process: the embedded default backend."""
+"""Generation with transformers in process: the embedded default backend.
+
+With an adapter (a peft LoRA folder, e.g. one `confidante train` wrote), the adapter is merged
+into the weights once at load time, so generation costs exactly what the base model costs.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from confidante.agent.llm import ChatMessages, Completion
-from confidante.agent.weights import FIX
-from confidante.errors import GenerationError, ModelNotFoundError
+from confidante.agent.weights import FIX, prepared_model_dir
+from confidante.config import Settings
+from confidante.errors import GenerationError, ModelError, ModelNotFoundError
 
 
 class _DeltaStreamer:
@@ -53,28 +58,76 @@ def _stop_when(event: threading.Event) -> Any:
     return StoppingCriteriaList([StopWhenSet()])
 
 
+def _apply_adapter(model: Any, adapter_dir: Path) -> Any:
+    """``model`` with the peft adapter in ``adapter_dir`` merged into its weights."""
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ModelError(
+            f"Applying the adapter {adapter_dir} needs peft; install it with "
+            "`pip install 'confidante[train]'`, or unset CONFIDANTE_ADAPTER."
+        ) from exc
+    try:
+        return PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    except Exception as exc:  # peft raises many types for a mismatched or damaged adapter
+        raise ModelError(
+            f"Could not apply the adapter {adapter_dir} ({exc}); it must be a LoRA adapter "
+            "trained on this base model (`confidante train`), or unset CONFIDANTE_ADAPTER."
+        ) from exc
+
+
 class TransformersLLM:
-    """A causal LM from a Hugging Face folder, loaded on first use, one generation at a time."""
+    """A causal LM from a Hugging Face folder, loaded on first use, one generation at a time.
+
+    ``adapter_dir`` names a peft LoRA adapter to merge into it; the model's name then becomes
+    ``<model>+<adapter>``, so each stored interaction says which adapter answered.
+    """
 
     def __init__(
-        self, model_dir: Path, *, name: str | None = None, repetition_penalty: float = 1.1
+        self,
+        model_dir: Path,
+        *,
+        adapter_dir: Path | None = None,
+        name: str | None = None,
+        repetition_penalty: float = 1.1,
     ) -> None:
         if not (model_dir / "config.json").exists():
             raise ModelNotFoundError(
                 f"No prepared model at {model_dir}; {FIX}, or set CONFIDANTE_MODEL_DIR to a "
                 "Hugging Face model folder."
             )
+        if adapter_dir is not None and not (adapter_dir / "adapter_config.json").exists():
+            raise ModelNotFoundError(
+                f"No LoRA adapter at {adapter_dir} (adapter_config.json is missing); train one "
+                "with `confidante train --batch ID`, or unset CONFIDANTE_ADAPTER."
+            )
         self.model_dir = model_dir
-        self._name = name or model_dir.name
+        self.adapter_dir = adapter_dir
+        self._name = name or (
+            f"{model_dir.name}+{adapter_dir.name}" if adapter_dir else model_dir.name
+        )
         # Greedy decoding with a 135M model loops on its own phrases without a mild penalty.
         self.repetition_penalty = repetition_penalty
         self._tokenizer: Any = None
         self._model: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TransformersLLM:
+        """The model ``settings`` names, with ``settings.adapter`` applied when set.
+
+        The model is ``settings.model_dir``, else the prepared SmolLM2 under ``cache_dir``.
+        """
+        from confidante.training.adapters import resolve_adapter
+
+        return cls(
+            settings.model_dir or prepared_model_dir(settings.cache_dir),
+            adapter_dir=resolve_adapter(settings),
+        )
+
     @property
     def model_name(self) -> str:
-        """The model folder's name."""
+        """The model folder's name, with the adapter's after a ``+`` when one is applied."""
         return self._name
 
     def _load_tokenizer(self) -> Any:
@@ -90,9 +143,10 @@ class TransformersLLM:
             from transformers import AutoModelForCausalLM
 
             # float32: bf16 matmuls are slower than fp32 on most CPUs.
-            self._model = AutoModelForCausalLM.from_pretrained(
-                self.model_dir, dtype=torch.float32
-            ).eval()
+            model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
+            if self.adapter_dir is not None:
+                model = _apply_adapter(model, self.adapter_dir)
+            self._model = model.eval()
         return self._model
 
     def count_tokens(self, text: str) -> int:
@@ -189,7 +243,7 @@ class TransformersLLM:
         """One reply, generated in a worker thread so the event loop stays free."""
         try:
             return await asyncio.to_thread(self._generate_sync, messages, max_tokens, temperature)
-        except (ModelNotFoundError, GenerationError):
+        except ModelError:  # GenerationError included: already ours
             raise
         except Exception as exc:  # torch/transformers errors have no common base
             raise GenerationError(f"Generation failed in {self.model_dir}: {exc}") from exc

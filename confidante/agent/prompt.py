@@ -1,9 +1,12 @@
 """Prompt assembly: system text, history, then the new turn with what is known and recalled.
 
-The system text and history form a prefix that stays unchanged across a user's turns, so a
-serving engine's prefix cache hits; profile facts and recollections lead the last user
-message, where small models use them best (measured on SmolLM2-135M). Everything is fitted
-under a token budget; what did not fit is not reported as context.
+Two layouts. ``profile_first`` puts the profile facts in the system message, so system text
+and profile form a prefix that stays unchanged across a user's turns and a serving engine's
+prefix cache (vLLM's) skips recomputing it. Otherwise profile facts lead the last user
+message with the recollections, where small models use them best (measured on SmolLM2-135M:
+it answers "who is my sister?" or "where do I work?" from there, and often not from the
+system message). Recollections always lead the last user message. Everything is fitted under
+a token budget; what did not fit is not reported as context.
 """
 
 from __future__ import annotations
@@ -60,12 +63,14 @@ def build_prompt(
     turn: Sequence[Message],
     budget: int,
     count_tokens: Callable[[str], int],
+    profile_first: bool = False,
 ) -> Prompt:
     """Assemble the prompt for one turn under ``budget`` tokens (the turn itself always goes in).
 
     Profile facts are kept first; recollections are chosen by score, then shown oldest first;
     history fills what budget remains, newest messages kept. The context is prepended to the
-    turn's last message, which must be a user message.
+    turn's last message, which must be a user message; with ``profile_first`` the profile
+    goes at the end of the system message instead.
     """
     said = [_as_chat(m) for m in turn if m.role != "system"]
     system = "\n\n".join([system_prompt, *(m.content for m in turn if m.role == "system")])
@@ -77,7 +82,11 @@ def build_prompt(
     kept_memories.sort(key=lambda r: (r.created_at is None, r.created_at))
 
     sections: list[str] = []
-    if kept_profile:
+    if kept_profile and profile_first:
+        system += "\n\nFacts about me, the person you talk to:\n" + "\n".join(
+            f"- {r.text}" for r in kept_profile
+        )
+    elif kept_profile:
         sections.append("Facts about me:\n" + "\n".join(f"- {r.text}" for r in kept_profile))
     if kept_memories:
         sections.append(

@@ -24,6 +24,12 @@ CREATE TABLE IF NOT EXISTS documents (
     replaced_by TEXT,
     UNIQUE (user_id, doc_id)
 );
+-- Documents whose vectors are not in the vector index yet (written behind, in batches).
+CREATE TABLE IF NOT EXISTS unwritten_vectors (
+    user_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, doc_id)
+) WITHOUT ROWID;
 """
 
 
@@ -59,8 +65,14 @@ class DocumentStore:
         self._db = db
         db.script(SCHEMA)
 
-    def add(self, user_id: str, documents: Iterable[Document]) -> list[Document]:
-        """Store documents whose ids are new for this user; return those stored."""
+    def add(
+        self, user_id: str, documents: Iterable[Document], *, vectors_unwritten: bool = False
+    ) -> list[Document]:
+        """Store documents whose ids are new for this user; return those stored.
+
+        With ``vectors_unwritten``, the stored ones are also marked as waiting for their vectors
+        to be written (see ``unwritten`` and ``vectors_written``), in the same transaction.
+        """
         added: list[Document] = []
         with self._db.transaction() as conn:
             for d in documents:
@@ -80,7 +92,31 @@ class DocumentStore:
                 )
                 if cursor.rowcount:
                     added.append(d)
+            if vectors_unwritten:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO unwritten_vectors (user_id, doc_id) VALUES (?, ?)",
+                    [(user_id, d.doc_id) for d in added],
+                )
         return added
+
+    def vectors_written(self, user_id: str, doc_ids: Sequence[str]) -> None:
+        """Clear the marks of documents whose vectors are now in the vector index."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM unwritten_vectors WHERE user_id = ? AND doc_id = ?",
+                [(user_id, d) for d in doc_ids],
+            )
+
+    def unwritten(self) -> dict[str, list[Document]]:
+        """Per user, the marked documents whose vectors were never written (e.g. a crash)."""
+        rows = self._db.query(
+            "SELECT d.* FROM documents d JOIN unwritten_vectors u"
+            " ON u.user_id = d.user_id AND u.doc_id = d.doc_id ORDER BY d.seq"
+        )
+        found: dict[str, list[Document]] = {}
+        for row in rows:
+            found.setdefault(row["user_id"], []).append(_document_from_row(row))
+        return found
 
     def get(self, user_id: str, doc_ids: Sequence[str]) -> dict[str, Document]:
         """Documents by id; ids that are not stored are left out."""
@@ -123,4 +159,5 @@ class DocumentStore:
             where += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
             params += list(doc_ids)
         with self._db.transaction() as conn:
+            conn.execute(f"DELETE FROM unwritten_vectors WHERE {where}", params)
             return conn.execute(f"DELETE FROM documents WHERE {where}", params).rowcount

@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS training_opt_outs (
     user_id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL
 );
+-- Messages stored but not learned from yet: learning follows storing, and a crash in between
+-- must not lose what they teach (see ``unlearned``).
+CREATE TABLE IF NOT EXISTS unlearned (
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (user_id, id)
+) WITHOUT ROWID;
 """
 
 # Ratings as of feedback records; older data dirs are migrated to it by ``migrate_ratings``.
@@ -134,7 +141,10 @@ class Journal:
             migrate_ratings(conn)
 
     def add_messages(self, user_id: str, messages: Iterable[Message]) -> list[Message]:
-        """Store messages that are not stored yet (by id); return the ones newly stored."""
+        """Store messages that are not stored yet (by id); return the ones newly stored.
+
+        They are marked unlearned in the same transaction; ``learned`` clears the marks.
+        """
         added: list[Message] = []
         with self._db.transaction() as conn:
             for m in messages:
@@ -146,7 +156,30 @@ class Journal:
                 )
                 if cursor.rowcount:
                     added.append(m)
+            conn.executemany(
+                "INSERT OR IGNORE INTO unlearned (user_id, id) VALUES (?, ?)",
+                [(user_id, m.id) for m in added],
+            )
         return added
+
+    def learned(self, user_id: str, message_ids: Iterable[str]) -> None:
+        """Clear the unlearned marks of messages whose learning is done."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM unlearned WHERE user_id = ? AND id = ?",
+                [(user_id, i) for i in message_ids],
+            )
+
+    def unlearned(self) -> dict[str, list[Message]]:
+        """Per user, stored messages never learned from (a crash came between), oldest first."""
+        rows = self._db.query(
+            "SELECT m.* FROM messages m JOIN unlearned u ON u.user_id = m.user_id AND u.id = m.id"
+            " ORDER BY m.user_id, m.created_at, m.seq"
+        )
+        found: dict[str, list[Message]] = {}
+        for row in rows:
+            found.setdefault(row["user_id"], []).append(_message_from_row(row))
+        return found
 
     def recent_messages(self, user_id: str, limit: int) -> list[Message]:
         """The user's last ``limit`` messages, oldest first."""
@@ -324,6 +357,7 @@ class Journal:
         """Remove every message, interaction, rating and training preference of the user."""
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM training_opt_outs WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM unlearned WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM ratings WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM interactions WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM messages WHERE user_id = ?", (user_id,))

@@ -27,6 +27,7 @@ from langchain_core.embeddings import Embeddings
 
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.lexical import LexicalIndex, terms
+from confidante.memory.pending import VectorBuffer
 from confidante.memory.vector import VectorIndex
 from confidante.memory.when import Window, time_window
 from confidante.records import Recollection
@@ -128,7 +129,12 @@ class _UserIndex:
 
 
 class HybridMemory:
-    """Indexes documents for a user and recalls the ones that fit a query."""
+    """Indexes documents for a user and recalls the ones that fit a query.
+
+    Vectors are written behind (``VectorBuffer``): ``index`` returns once the documents are in
+    SQLite, and ``recall`` sees them at once. Call ``close`` (or ``flush``) to write the rest;
+    after a crash, documents whose vectors were never written are embedded again on open.
+    """
 
     def __init__(
         self,
@@ -137,6 +143,7 @@ class HybridMemory:
         embeddings: Embeddings,
         *,
         episode_gap: timedelta = timedelta(minutes=30),
+        write_delay: float = 1.0,
     ) -> None:
         self.documents = documents
         self.vectors = vectors
@@ -144,6 +151,12 @@ class HybridMemory:
         self.episode_gap = episode_gap
         self._indexes: dict[str, _UserIndex] = {}
         self._lock = threading.RLock()
+        self._buffer = VectorBuffer(
+            vectors, on_flushed=documents.vectors_written, delay=write_delay
+        )
+        for user_id, unwritten in documents.unwritten().items():
+            vectors_of = self.embeddings.embed_documents([d.text for d in unwritten])
+            self._buffer.add(user_id, [d.doc_id for d in unwritten], vectors_of)
 
     def _index(self, user_id: str) -> _UserIndex:
         with self._lock:
@@ -160,17 +173,32 @@ class HybridMemory:
         fresh = [d for d in documents if d.doc_id not in known]
         if not fresh:
             return []
-        # Vectors first: if embedding fails nothing is half-indexed, and upserts are idempotent.
-        vectors = self.embeddings.embed_documents([d.text for d in fresh])
-        self.vectors.add(user_id, [d.doc_id for d in fresh], vectors)
+        # Embedded first: if that fails nothing is stored, so nothing is half-indexed.
+        vectors = dict(
+            zip(
+                [d.doc_id for d in fresh],
+                self.embeddings.embed_documents([d.text for d in fresh]),
+                strict=True,
+            )
+        )
         # Stored and added to a loaded index under one lock, so that a concurrent first
         # recall (which loads the index from SQLite) cannot see them and then add them twice.
+        # Their vectors are marked unwritten in the same transaction, then buffered.
         with self._lock:
-            added = self.documents.add(user_id, fresh)
+            added = self.documents.add(user_id, fresh, vectors_unwritten=True)
             if user_id in self._indexes:
                 for doc in added:
                     self._indexes[user_id].add(doc)
+            self._buffer.add(user_id, [d.doc_id for d in added], [vectors[d.doc_id] for d in added])
         return added
+
+    def flush(self) -> None:
+        """Write every buffered vector to the vector index now."""
+        self._buffer.flush()
+
+    def close(self) -> None:
+        """Stop the background writer and write what it holds; safe to call twice."""
+        self._buffer.close()
 
     def recall(
         self,
@@ -186,7 +214,7 @@ class HybridMemory:
         Relative times in the query ("last week") count back from ``now`` (default: now).
         """
         index = self._index(user_id)
-        dense = self.vectors.search(user_id, self.embeddings.embed_query(query), 2 * POOL)
+        dense = self._buffer.search(user_id, self.embeddings.embed_query(query), 2 * POOL)
         window = time_window(query, now or datetime.now(UTC))
         with self._lock:
             ranked = self._rank(index, query, [doc_id for doc_id, _ in dense], window)
@@ -254,7 +282,7 @@ class HybridMemory:
 
     def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
         """Forget documents by id (every one of the user's when None); returns how many."""
-        self.vectors.delete(user_id, doc_ids)
+        self._buffer.delete(user_id, doc_ids)
         removed = self.documents.delete(user_id, doc_ids)
         with self._lock:
             self._indexes.pop(user_id, None)  # rebuilt from what is left on next use

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from confidante.errors import ConfidanteError
@@ -21,6 +21,7 @@ from confidante.records import Profile, Rating
 from confidante.serving import protocol as p
 from confidante.serving.handlers import Handlers
 from confidante.serving.limits import BodySizeLimit
+from confidante.serving.timing import ServerTiming
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
 from confidante.training.scheduler import DistillScheduler
 
@@ -39,6 +40,7 @@ def create_app(handlers: Handlers) -> FastAPI:
         lifespan=lambda _app: background_distillation(handlers),
     )
     app.add_middleware(BodySizeLimit, max_bytes=handlers.settings.server_max_body_bytes)
+    app.add_middleware(ServerTiming)  # outermost: it times the limit check too
     add_error_handlers(app)
     add_chat_routes(app, handlers)
     add_memory_routes(app, handlers)
@@ -62,13 +64,18 @@ async def background_distillation(h: Handlers) -> AsyncIterator[None]:
 def add_chat_routes(app: FastAPI, h: Handlers) -> None:
     """Chat completions, models, health and readiness."""
 
-    @app.post("/v1/chat/completions", response_model=None)
+    @app.post(
+        "/v1/chat/completions", response_model=None, responses={200: {"model": p.ChatCompletion}}
+    )
     async def chat_completions(
         request: p.ChatCompletionRequest, authorization: Authorization = None
-    ) -> p.ChatCompletion | StreamingResponse:
+    ) -> Response:
         user_id = h.authenticate(authorization, request.user)
         if not request.stream:
-            return await h.chat(user_id, request)
+            # Serialized by pydantic in one step: FastAPI's generic encoder, which it uses for
+            # routes without one response model, took a third of the endpoint's own CPU time.
+            completion = await h.chat(user_id, request)
+            return Response(completion.model_dump_json(), media_type="application/json")
         events = await h.chat_stream(user_id, request)
         return StreamingResponse(events, media_type="text/event-stream")
 

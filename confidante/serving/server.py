@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import socket
 import threading
@@ -64,6 +65,16 @@ class Service:
         asyncio.run(self.assistant.close())
 
 
+def freeze_startup_objects() -> None:
+    """Keep what startup loaded (libraries, models, stores) out of the garbage collector's scans.
+
+    Serving allocates steadily, so full collections recur, and each walked every object the
+    process ever loaded: 100 ms once in a 320-request bench run, stalling every request.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(
     settings: Settings, *, llm: ChatLLM | None = None, embeddings: Embeddings | None = None
 ) -> None:
@@ -75,6 +86,7 @@ def serve(
         keys.close()
     assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=embeddings)
     service = Service.build(assistant, host=settings.server_host)
+    freeze_startup_objects()
     try:
         uvicorn.run(
             service.app, host=settings.server_host, port=settings.server_port, log_level="info"

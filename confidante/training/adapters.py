@@ -1,0 +1,64 @@
+"""Where trained LoRA adapters live, and how a setting names one.
+
+``confidante train`` writes ``<data_dir>/adapters/<adapter_id>/``: peft's
+``adapter_config.json`` and ``adapter_model.safetensors`` (what ``PeftModel.from_pretrained``
+and vLLM's ``--lora-modules name=path`` load) and ``training.json`` (how it was trained). A run
+writes ``<adapter_id>.partial/`` and renames it into place, so a folder without that suffix is
+always complete. No heavy imports here: the assistant resolves its adapter at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from confidante.config import Settings
+from confidante.errors import ModelNotFoundError
+
+ADAPTERS = "adapters"
+ADAPTER_CONFIG = "adapter_config.json"
+TRAINING_MANIFEST = "training.json"
+PARTIAL_SUFFIX = ".partial"
+
+
+def adapters_root(settings: Settings) -> Path:
+    """``<data_dir>/adapters``."""
+    return settings.resolved_data_dir() / ADAPTERS
+
+
+def is_adapter(path: Path) -> bool:
+    """True if ``path`` is a complete peft adapter folder."""
+    return not path.name.endswith(PARTIAL_SUFFIX) and (path / ADAPTER_CONFIG).is_file()
+
+
+def list_adapters(settings: Settings) -> list[Path]:
+    """Every complete adapter under the data directory, oldest id first."""
+    root = adapters_root(settings)
+    return sorted(p for p in root.iterdir() if is_adapter(p)) if root.is_dir() else []
+
+
+def resolve_adapter(settings: Settings) -> Path | None:
+    """The adapter folder ``settings.adapter`` names (a name under the data dir, or a path).
+
+    ``None`` when no adapter is set; ``ModelNotFoundError`` when the name leads nowhere.
+    """
+    if not settings.adapter:
+        return None
+    named = adapters_root(settings) / settings.adapter
+    path = Path(settings.adapter).expanduser()
+    for candidate in (named, path):
+        if is_adapter(candidate):
+            return candidate.resolve()
+    known = ", ".join(p.name for p in list_adapters(settings)) or "none yet"
+    raise ModelNotFoundError(
+        f"No LoRA adapter at {settings.adapter!r} (looked in {named} and {path}; adapters in "
+        f"this data dir: {known}); train one with `confidante train --batch ID`, or unset "
+        "CONFIDANTE_ADAPTER."
+    )
+
+
+def read_training_manifest(path: Path) -> dict[str, Any]:
+    """The ``training.json`` of an adapter folder ({} for an adapter trained elsewhere)."""
+    manifest = path / TRAINING_MANIFEST
+    return json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
