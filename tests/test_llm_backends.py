@@ -272,3 +272,23 @@ def test_lora_adapters_go_on_the_server_command_line(tmp_path: Path) -> None:
     assert command[command.index("--lora-modules") + 1] == f"ana={tmp_path / 'ana'}"
     assert "--enable-lora" in command and "--enforce-eager" not in command
     assert server.url == "http://127.0.0.1:8123/v1"
+
+
+def test_readiness_over_http_follows_the_model_server(tmp_path: Path) -> None:
+    """/ready answers 503 with an OpenAI error body while the model server is down."""
+    import httpx
+
+    from confidante.serving.server import BackgroundServer, Service
+
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    down = OpenAIServerLLM(base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
+    assistant = AsyncAssistant.open(settings=settings, llm=down, embeddings=HashEmbedder())
+    service = Service.build(assistant, host="127.0.0.1")
+    try:
+        with BackgroundServer(service.app) as url:
+            answer = httpx.get(f"{url}/ready", timeout=10)
+            assert answer.status_code == 503
+            assert "confidante models serve" in answer.json()["error"]["message"]
+            assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+    finally:
+        service.close()

@@ -75,6 +75,15 @@ class AdapterLoadingLLM(Protocol):
 
 
 @runtime_checkable
+class CheckableLLM(Protocol):
+    """A backend behind a server that can be asked whether it is up (readiness probes)."""
+
+    async def check(self) -> str:
+        """Raise ``ModelError`` unless the backend answers; return the model's name."""
+        ...
+
+
+@runtime_checkable
 class TokenCounter(Protocol):
     """Counts tokens the way the generating model will."""
 

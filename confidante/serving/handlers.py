@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from confidante.agent.assistant import AsyncAssistant
+from confidante.agent.llm import CheckableLLM
 from confidante.errors import ConfidanteError, InvalidInputError, ModelNotFoundError
 from confidante.records import Profile, Rating, Reply, new_id
 from confidante.serving import protocol as p
@@ -192,11 +193,14 @@ class Handlers:
         )
 
     async def ready(self) -> dict[str, str]:
-        """Whether the stores answer and the model's files are there; raises if not."""
+        """Whether the stores answer and the model is there (its files, or its server)."""
         self.assistant.journal.has_user("")  # a read: fails if the database is gone
-        model_dir = getattr(self.assistant.llm, "model_dir", None)
+        llm = self.assistant.llm
+        model_dir = getattr(llm, "model_dir", None)
         if isinstance(model_dir, Path) and not (model_dir / "config.json").exists():
             raise ModelNotFoundError(f"The model folder {model_dir} is gone; prepare it again.")
+        if isinstance(llm, CheckableLLM):
+            await llm.check()  # a model server that is down or lacks the model: 503
         return {"status": "ready", "model": self.model_name}
 
 
