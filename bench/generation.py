@@ -218,9 +218,14 @@ async def main(args: argparse.Namespace) -> None:
 
     if args.skip_transformers:
         return
+    import torch
+
+    # vLLM's CPU engine computes on one core (it keeps the other for its API server); the same
+    # budget here, and oversubscribed OpenMP threads stall badly when the CPU is shared.
+    torch.set_num_threads(args.threads)
     local = TransformersLLM(model_dir)
     await local.generate(prompt(settings, 0, 0, 2, 1), max_tokens=4, temperature=0.0)
-    print("\nSame prompts, transformers in process:")
+    print(f"\nSame prompts, transformers in process ({args.threads} torch thread(s)):")
     show_ratio(vllm, await measure_levels("transformers", local, args, settings))
 
 
@@ -234,6 +239,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--ttft-users", type=int, default=5)
     parser.add_argument("--ttft-facts", type=int, default=40, help="Facts in TTFT prompts.")
     parser.add_argument("--skip-transformers", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, transformers.")
     return parser.parse_args()
 
 

@@ -260,7 +260,12 @@ def test_vllm_engine_in_process(tmp_path: Path) -> None:
     environment = VLLMEnvironment(vllm_venv_dir(Settings()))
     python = environment.ensure()
     # Confidante goes into vLLM's venv beside it, as on a GPU machine where both share one.
-    if subprocess.run([python, "-c", "import confidante"], capture_output=True).returncode:
+    found = subprocess.run(
+        [python, "-c", "import confidante; print(confidante.__file__)"],
+        capture_output=True,
+        text=True,
+    )
+    if found.returncode or not found.stdout.strip().startswith(str(REPO)):
         uv = Path(sys.executable).with_name("uv")
         torch = subprocess.run(
             [python, "-c", "import torch; print(torch.__version__)"],
