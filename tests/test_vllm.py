@@ -203,6 +203,15 @@ async def test_the_server_serves_a_lora_adapter_by_its_name(vllm_url: str, tmp_p
     with pytest.raises(ModelNotFoundError, match="did not load the adapter"):
         await base.load_adapter("broken", tmp_path)
 
+    # A server that forgot the adapter (restarted, or unloaded it) gets it again on use.
+    unloaded = httpx.post(
+        f"{vllm_url}/unload_lora_adapter", json={"lora_name": "later-adapter"}, timeout=30
+    )
+    assert unloaded.status_code == 200, unloaded.text
+    assert "later-adapter" not in await base.served_models()
+    again = await later.generate(asked, max_tokens=24, temperature=0)
+    assert again.text and "later-adapter" in await base.served_models()
+
 
 async def test_a_users_own_adapter_answers_them(vllm_url: str, tmp_path: Path) -> None:
     """An adapter trained on one user's interactions answers that user; others get the base."""

@@ -71,7 +71,9 @@ class OpenAIServerLLM:
             max_retries=max_retries,
         )
         self._model_lock = asyncio.Lock()
-        self._adapters: set[str] = set()  # loaded by this client (shared with its views)
+        # Adapters this client loaded, by name (shared with its views): reloaded if the server
+        # forgot them (a restart, an unload).
+        self._adapters: dict[str, Path] = {}
         # A vLLM sampling parameter beyond OpenAI's API; sent only when set.
         self._extra_body = (
             {"repetition_penalty": repetition_penalty} if repetition_penalty is not None else None
@@ -169,6 +171,15 @@ class OpenAIServerLLM:
                 model=model, extra_body=self._extra_body, **request
             )
         except Exception as exc:
+            error = self._translate(exc)
+            if not (isinstance(error, ModelNotFoundError) and model in self._adapters):
+                raise error from exc
+        await self._load(model, self._adapters[model])  # the server forgot it: load it again
+        try:
+            return await self._client.chat.completions.create(
+                model=model, extra_body=self._extra_body, **request
+            )
+        except Exception as exc:
             raise self._translate(exc) from exc
 
     @staticmethod
@@ -251,26 +262,29 @@ class OpenAIServerLLM:
         LoRA enabled and runtime loading allowed (as `confidante models serve` starts it) and
         see ``folder`` on its own file system.
         """
+        if name not in self._adapters and name not in await self.served_models():
+            await self._load(name, folder)
+        self._adapters[name] = folder
+        return self.with_model(name)
+
+    async def _load(self, name: str, folder: Path) -> None:
         import httpx
         import openai
 
-        if name not in self._adapters and name not in await self.served_models():
-            try:
-                await self._client.post(
-                    "/load_lora_adapter",
-                    body={"lora_name": name, "lora_path": str(folder)},
-                    cast_to=httpx.Response,
-                )
-            except openai.APIStatusError as exc:
-                raise ModelNotFoundError(
-                    f"The model server at {self.base_url} did not load the adapter {folder} "
-                    f"({exc.message}); it needs --enable-lora (`confidante models serve --lora "
-                    "NAME=FOLDER` has it) and a LoRA adapter of the model it serves."
-                ) from exc
-            except Exception as exc:
-                raise self._translate(exc) from exc
-        self._adapters.add(name)
-        return self.with_model(name)
+        try:
+            await self._client.post(
+                "/load_lora_adapter",
+                body={"lora_name": name, "lora_path": str(folder)},
+                cast_to=httpx.Response,
+            )
+        except openai.APIStatusError as exc:
+            raise ModelNotFoundError(
+                f"The model server at {self.base_url} did not load the adapter {folder} "
+                f"({exc.message}); it needs --enable-lora (`confidante models serve --lora "
+                "NAME=FOLDER` has it) and a LoRA adapter of the model it serves."
+            ) from exc
+        except Exception as exc:
+            raise self._translate(exc) from exc
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
