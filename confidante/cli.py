@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -338,10 +339,12 @@ def train(
 
 
 def _quiet_libraries() -> None:
-    """Hide per-tensor loading bars; the CLI shows its own progress."""
-    from transformers.utils import logging as transformers_logging
+    """Hide per-tensor loading bars; the CLI shows its own progress.
 
-    transformers_logging.disable_progress_bar()
+    Through the environment, which transformers reads when it loads: importing it here
+    would add a second or more to every command, most of which never load a model.
+    """
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def main() -> None:
