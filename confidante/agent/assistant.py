@@ -43,6 +43,7 @@ from confidante.memory.retrieval import HybridMemory
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
     FEEDBACK_SOURCES,
+    Fact,
     FeedbackSource,
     Message,
     MessageInput,
@@ -415,10 +416,14 @@ class AsyncAssistant:
         text = f"{recollection.text} (until {fact.valid_to:%Y-%m-%d})"
         return recollection.model_copy(update={"text": text})
 
-    def _profile_context(self, user_id: str) -> list[Recollection]:
+    def _current_facts(self, user_id: str) -> list[Fact]:
         facts = self.graph.facts(user_id, current_only=True)
         # Facts about the user first, then about the people and things around them.
         facts.sort(key=lambda f: f.subject != SELF)
+        return facts
+
+    def _profile_context(self, user_id: str) -> list[Recollection]:
+        facts = self._current_facts(user_id)
         return [
             Recollection(
                 id=fact_doc_id(f.id),
@@ -442,9 +447,7 @@ class AsyncAssistant:
     async def profile(self, user_id: str) -> Profile:
         """The current facts about ``user_id`` (``UnknownUserError`` if nothing is stored)."""
         user_id = self._require_user(user_id)
-        facts = self.graph.facts(user_id, current_only=True)
-        facts.sort(key=lambda f: f.subject != SELF)
-        return Profile(user_id=user_id, facts=facts)
+        return Profile(user_id=user_id, facts=self._current_facts(user_id))
 
     async def rate(
         self,

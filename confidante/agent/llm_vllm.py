@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from confidante.agent.llm import ChatMessages, Completion
+from confidante.agent.llm import ChatMessages, Completion, approximate_tokens
 from confidante.errors import GenerationError, ModelNotFoundError
 
 _request_ids = itertools.count()
@@ -80,7 +80,7 @@ class VLLMEngineLLM:
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` (after the engine started; an estimate before)."""
         if self._tokenizer is None:
-            return len(text) // 4 + 1
+            return approximate_tokens(text)
         return len(self._tokenizer.encode(text, add_special_tokens=False))
 
     def _sampling(self, **params: Any) -> Any:
