@@ -292,3 +292,25 @@ def test_readiness_over_http_follows_the_model_server(tmp_path: Path) -> None:
             assert httpx.get(f"{url}/health", timeout=10).status_code == 200
     finally:
         service.close()
+
+
+def test_each_user_gets_their_newest_adapter_and_new_ones_are_seen(tmp_path: Path) -> None:
+    from confidante.training.adapters import UserAdapters
+
+    root = tmp_path / "adapters"
+
+    def adapter(name: str, user: str | None) -> Path:
+        partial = root / f"{name}.partial"
+        partial.mkdir(parents=True)
+        (partial / "adapter_config.json").write_text("{}")
+        (partial / "training.json").write_text(json.dumps({"user_id": user}))
+        return partial.rename(root / name)  # as a training run puts it in place
+
+    adapters = UserAdapters(Settings(data_dir=tmp_path))
+    assert adapters.for_user("ana") is None  # no adapters folder yet
+    adapter("ana-20261101T000000Z-aaaaaa", "ana")
+    adapter("shared-20261101T000000Z-cccccc", None)
+    assert adapters.for_user("ana") == root / "ana-20261101T000000Z-aaaaaa"
+    assert adapters.for_user("rui") is None
+    newer = adapter("ana-20261102T000000Z-bbbbbb", "ana")
+    assert adapters.for_user("ana") == newer

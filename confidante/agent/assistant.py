@@ -10,7 +10,6 @@ from typing import Any, Self
 
 from langchain_core.embeddings import Embeddings
 
-from confidante.agent.backends import personal_adapter
 from confidante.agent.extraction_llm import LLMFactExtractor
 from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message_doc_id
 from confidante.agent.llm import (
@@ -57,6 +56,7 @@ from confidante.records import (
     utc_now,
     validate_user_id,
 )
+from confidante.training.adapters import UserAdapters
 from confidante.training.distill import Distiller
 
 RATING_SCALE = (1, 5)
@@ -103,6 +103,11 @@ class AsyncAssistant:
         )
         self._database = database
         self._owned_llm: ChatLLM | None = None
+        self._user_adapters = (
+            UserAdapters(settings)
+            if settings.personal_adapters and isinstance(llm, AdapterLoadingLLM)
+            else None
+        )
         # Decided once: a runtime Protocol check costs more than a prompt's other bookkeeping.
         self._profile_first = (
             isinstance(llm, PrefixCachingLLM) and llm.prefix_caching
@@ -372,9 +377,9 @@ class AsyncAssistant:
 
     async def _llm_for(self, user_id: str) -> ChatLLM:
         """The user's own LoRA adapter, where the backend loads adapters; else the model."""
-        if not (self.settings.personal_adapters and isinstance(self.llm, AdapterLoadingLLM)):
+        if self._user_adapters is None or not isinstance(self.llm, AdapterLoadingLLM):
             return self.llm
-        folder = personal_adapter(self.settings, user_id)
+        folder = self._user_adapters.for_user(user_id)
         return self.llm if folder is None else await self.llm.load_adapter(folder.name, folder)
 
     async def observe(self, user_id: str, messages: Iterable[MessageInput]) -> list[str]:

@@ -23,18 +23,6 @@ def vllm_venv_dir(settings: Settings) -> Path:
     return (settings.vllm_venv_dir or settings.cache_dir / "vllm-venv").expanduser()
 
 
-def personal_adapter(settings: Settings, user_id: str) -> Path | None:
-    """The newest LoRA adapter trained on ``user_id``'s interactions alone, if any."""
-    from confidante.training.adapters import list_adapters, read_training_manifest
-
-    own = [
-        folder
-        for folder in list_adapters(settings)
-        if read_training_manifest(folder).get("user_id") == user_id
-    ]
-    return own[-1] if own else None  # adapter ids sort by user, then time
-
-
 def open_llm(settings: Settings) -> ChatLLM:
     """The chat model ``settings.llm_backend`` names."""
     if settings.llm_backend == "vllm":

@@ -62,3 +62,32 @@ def read_training_manifest(path: Path) -> dict[str, Any]:
     """The ``training.json`` of an adapter folder ({} for an adapter trained elsewhere)."""
     manifest = path / TRAINING_MANIFEST
     return json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+
+
+class UserAdapters:
+    """The newest adapter trained on each user's interactions alone (``train --user``).
+
+    Asked on every turn, so the folder is read again only when it changed: a training run
+    renames its adapter into place, which changes the folder's mtime; otherwise one ``stat``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._root = adapters_root(settings)
+        self._stamp: int | None = None
+        self._newest: dict[str, Path] = {}
+
+    def for_user(self, user_id: str) -> Path | None:
+        """The user's newest adapter folder, or ``None``."""
+        try:
+            stamp = self._root.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if stamp != self._stamp:
+            newest: dict[str, Path] = {}
+            for folder in list_adapters(self._settings):  # ids sort by user, then time
+                owner = read_training_manifest(folder).get("user_id")
+                if owner:
+                    newest[owner] = folder
+            self._newest, self._stamp = newest, stamp
+        return self._newest.get(user_id)
