@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from percentiles import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -89,12 +90,6 @@ class Level:
     requests: int
 
 
-def p95(values: list[float]) -> float:
-    """The 95th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 async def run_level(llm: ChatLLM, prompts: list[list[ChatMessages]], max_tokens: int) -> Level:
     """Each session sends its turns in a row; all sessions at once."""
     latencies: list[float] = []
@@ -114,7 +109,7 @@ async def run_level(llm: ChatLLM, prompts: list[list[ChatMessages]], max_tokens:
     return Level(
         tokens_per_s=tokens / elapsed,
         latency_p50=statistics.median(latencies),
-        latency_p95=p95(latencies),
+        latency_p95=percentile(latencies, 0.95),
         requests=len(latencies),
     )
 

@@ -42,6 +42,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
+from percentiles import percentile
 
 from confidante import AsyncAssistant, Settings
 from confidante.serving.keys import KeyStore
@@ -97,11 +98,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux ``/proc``), all its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(total: int, wall: float, latencies: list[float], server: list[float]) -> Figures:
