@@ -167,14 +167,14 @@ class OpenAIServerLLM:
     async def _create(self, **request: Any) -> Any:
         model = await self._resolved_model()
         try:
-            return await self._client.chat.completions.create(
-                model=model, extra_body=self._extra_body, **request
-            )
-        except Exception as exc:
-            error = self._translate(exc)
-            if not (isinstance(error, ModelNotFoundError) and model in self._adapters):
-                raise error from exc
+            return await self._send(model, request)
+        except ModelNotFoundError:
+            if model not in self._adapters:
+                raise
         await self._load(model, self._adapters[model])  # the server forgot it: load it again
+        return await self._send(model, request)
+
+    async def _send(self, model: str, request: dict[str, Any]) -> Any:
         try:
             return await self._client.chat.completions.create(
                 model=model, extra_body=self._extra_body, **request
