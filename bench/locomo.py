@@ -168,13 +168,11 @@ def main() -> None:
                 for k in KS
             )
             print(f"{name:12}{row}")
-    per_conversation = [summarise([r], "ours")["overall"][10] for r in results]
-    print(
-        "R@10 per conversation:",
-        " ".join(
-            f"{s['sample_id']} {v:.3f}" for s, v in zip(samples, per_conversation, strict=True)
-        ),
-    )
+    print("R@10 per conversation (overall / multi-hop):")
+    for sample, result in zip(samples, results, strict=True):
+        figures = summarise([result], "ours")
+        multi_hop = figures.get("multi-hop", {}).get(10, float("nan"))
+        print(f"  {sample['sample_id']:10} {figures['overall'][10]:.3f} / {multi_hop:.3f}")
     turns = sum(r["turns"] for r in results)
     ingest = sum(r["ingest_s"] for r in results)
     latencies = sorted(x for r in results for x in r["latencies"])

@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/serving.py [--requests 256] [--repeats 3] [--skip-real]
        [--real-requests 4 8 32] [--real-max-tokens 16] [--no-pin] [--think-ms 0]
+       [--generation-ms 0] [--users 8]
 
 Columns, side by side:
 - ``GET /v1/models`` on the scripted server: HTTP, authentication (key lookup) and JSON only;
@@ -16,7 +17,10 @@ response starting; with the scripted model, generation is a list lookup, so this
 server's overhead). Under closed-loop load both hold queueing: 32 clients that each send the
 next request as soon as a reply comes keep 32 requests in the server, so its latency is about
 32 / throughput (Little's law). ``--think-ms`` gives each client a pause between requests, as
-people have, to measure 32 clients below saturation.
+people have, to measure 32 clients below saturation. ``--generation-ms`` makes the scripted
+model take that long to reply (an ``asyncio.sleep``, no CPU), as a real model does: 32 clients
+then keep 32 conversations in the server while each waits for its model, and the scripted
+columns show the overhead, latency minus the generation time.
 
 The server runs in a child process; the load generator is this process, a bare asyncio
 HTTP/1.1 keep-alive client (httpx costs about as much CPU per request as the server's own
@@ -49,7 +53,7 @@ from confidante.serving.keys import KeyStore
 from confidante.testing import HashEmbedder, ScriptedLLM
 
 LEVELS = (1, 8, 32)
-USERS = 8
+USERS = 8  # default; clients share them in turn (a user's turns are answered in order)
 Figures = dict[str, float]
 
 
@@ -64,7 +68,9 @@ def pin(cpus: set[int] | None) -> None:
         os.sched_setaffinity(0, cpus)
 
 
-def run_server(data_dir: str, port: int, real: bool, cpus: set[int] | None) -> None:
+def run_server(
+    data_dir: str, port: int, real: bool, cpus: set[int] | None, generation_s: float
+) -> None:
     """Child process: serve an assistant on ``port`` until terminated."""
     pin(cpus)
     import uvicorn
@@ -79,7 +85,7 @@ def run_server(data_dir: str, port: int, real: bool, cpus: set[int] | None) -> N
         llm = TransformersLLM(prepared_model_dir(settings.cache_dir))
         assistant = AsyncAssistant.open(settings=settings, llm=llm)
     else:
-        llm = ScriptedLLM(["Noted, thank you."])
+        llm = ScriptedLLM(["Noted, thank you."], delay=generation_s)
         assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=HashEmbedder())
     service = Service.build(assistant, host="127.0.0.1")
     freeze_startup_objects()  # as `confidante serve` does
@@ -145,10 +151,12 @@ async def load(
     concurrency: int,
     total: int,
     think_s: float = 0.0,
+    generation_s: float = 0.0,
 ) -> Figures:
     """``total`` calls from ``concurrency`` workers; each call is ``call(worker, n)``.
 
     With ``think_s``, each worker pauses that long on average (exponential) after each reply.
+    ``generation_s`` (the scripted model's delay) is taken off every latency.
     """
     latencies: list[float] = []
     server: list[float] = []
@@ -159,9 +167,9 @@ async def load(
         for n in counter:
             started = time.perf_counter()
             took = await call(slot, n)
-            latencies.append(time.perf_counter() - started)
+            latencies.append(time.perf_counter() - started - generation_s)
             if took is not None:
-                server.append(took)
+                server.append(took - generation_s * 1000)
             if think_s:
                 await asyncio.sleep(pauses.expovariate(1 / think_s))
 
@@ -200,6 +208,7 @@ async def bench_http(
     think_s: float,
     *,
     chat: bool,
+    generation_s: float = 0.0,
 ) -> dict[int, Figures]:
     assert server.pid is not None
     results = {}
@@ -208,7 +217,7 @@ async def bench_http(
         call = caller(connections, keys, max_tokens, chat=chat)
         await load(call, concurrency, min(total, 4 * concurrency))  # warm up connections
         cpu = cpu_seconds(server.pid)
-        results[concurrency] = await load(call, concurrency, total, think_s)
+        results[concurrency] = await load(call, concurrency, total, think_s, generation_s)
         # Background work (vector writes) of these requests may finish a little later.
         results[concurrency]["cpu"] = (cpu_seconds(server.pid) - cpu) / total * 1000
         for connection in connections:
@@ -223,21 +232,29 @@ def with_server(
     max_tokens: int | None,
     cpus: Cpus,
     think_s: float,
+    generation_s: float = 0.0,
+    users: int = USERS,
 ) -> tuple[dict[int, Figures], dict[int, Figures] | None]:
     data_dir.mkdir(parents=True)
     store = KeyStore.open(data_dir)
-    keys = [store.create(user_id=f"user{i}")[1] for i in range(USERS)]
+    keys = [store.create(user_id=f"user{i}")[1] for i in range(users)]
     store.close()
     port = free_port()
     child = multiprocessing.get_context("spawn").Process(
-        target=run_server, args=(str(data_dir), port, real, cpus.server), daemon=True
+        target=run_server,
+        args=(str(data_dir), port, real, cpus.server, generation_s),
+        daemon=True,
     )
     child.start()
     try:
         wait_ready(f"http://127.0.0.1:{port}", child)
         first = {1: 4} if real else {1: 16}  # model load, first user collections
         asyncio.run(bench_http(child, port, keys, first, max_tokens, 0.0, chat=True))
-        chats = asyncio.run(bench_http(child, port, keys, levels, max_tokens, think_s, chat=True))
+        chats = asyncio.run(
+            bench_http(
+                child, port, keys, levels, max_tokens, think_s, chat=True, generation_s=generation_s
+            )
+        )
         models = None
         if not real:
             models = asyncio.run(bench_http(child, port, keys, levels, None, think_s, chat=False))
@@ -261,21 +278,27 @@ def wait_ready(url: str, child: BaseProcess) -> None:
     raise SystemExit("The server did not become ready in 300 s.")
 
 
-def bench_direct(data_dir: Path, levels: dict[int, int], think_s: float) -> dict[int, Figures]:
+def bench_direct(
+    data_dir: Path,
+    levels: dict[int, int],
+    think_s: float,
+    generation_s: float = 0.0,
+    users: int = USERS,
+) -> dict[int, Figures]:
     async def go() -> dict[int, Figures]:
         settings = Settings(data_dir=data_dir)
-        llm = ScriptedLLM(["Noted, thank you."])
+        llm = ScriptedLLM(["Noted, thank you."], delay=generation_s)
         async with AsyncAssistant.open(settings=settings, llm=llm, embeddings=HashEmbedder()) as a:
 
             async def call(slot: int, n: int) -> None:
                 message = {"role": "user", "content": f"I went to the market today, visit {n}."}
-                await a.chat(f"user{slot % USERS}", [message])
+                await a.chat(f"user{slot % users}", [message])
 
             await load(call, 1, 16)
             results = {}
             for concurrency, total in levels.items():
                 cpu = time.process_time()
-                results[concurrency] = await load(call, concurrency, total, think_s)
+                results[concurrency] = await load(call, concurrency, total, think_s, generation_s)
                 results[concurrency]["cpu"] = (time.process_time() - cpu) / total * 1000
             return results
 
@@ -346,12 +369,32 @@ def main() -> None:
         help="mean pause (exponential) of each client between a reply and its next request; "
         "0 (default) = closed loop, every client always waiting on the server",
     )
+    parser.add_argument(
+        "--generation-ms",
+        type=float,
+        default=0.0,
+        help="the scripted model's reply time (a sleep, no CPU), taken off the scripted "
+        "columns' latencies: their overhead with that many conversations held at once",
+    )
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=USERS,
+        help="distinct users the clients speak for, in turn; a user's turns are answered one "
+        "at a time, so use as many as clients with --generation-ms",
+    )
     args = parser.parse_args()
     think_s = args.think_ms / 1000
+    generation_s = args.generation_ms / 1000
     cpus = Cpus(enabled=not args.no_pin)
     print(cpus.describe())
     if think_s:
         print(f"clients pause {args.think_ms:g} ms on average between requests (open-ish loop)")
+    if generation_s:
+        print(
+            f"the scripted model takes {args.generation_ms:g} ms per reply (no CPU); scripted "
+            "latencies below are overhead: latency minus that"
+        )
     scripted_levels = {level: max(args.requests, level) for level in args.levels}
     chats, models, direct = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -359,12 +402,23 @@ def main() -> None:
         for run in range(args.repeats):
             pin(cpus.client)
             chat, model = with_server(
-                root / f"scripted{run}", False, scripted_levels, None, cpus, think_s
+                root / f"scripted{run}",
+                False,
+                scripted_levels,
+                None,
+                cpus,
+                think_s,
+                generation_s,
+                args.users,
             )
             chats.append(chat)
             models.append(model or {})
             pin(cpus.server)  # the direct run is the server's work, on the server's CPU
-            direct.append(bench_direct(root / f"direct{run}", scripted_levels, think_s))
+            direct.append(
+                bench_direct(
+                    root / f"direct{run}", scripted_levels, think_s, generation_s, args.users
+                )
+            )
         columns = {
             "GET /v1/models (auth)": medians(models),
             "chat, direct (no HTTP)": medians(direct),

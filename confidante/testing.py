@@ -6,6 +6,7 @@ with real stores, and only the model is scripted.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import random
@@ -21,11 +22,22 @@ Responder = Callable[[ChatMessages], str]
 
 
 class ScriptedLLM:
-    """Replies from a list (in turn) or a function of the prompt; records every prompt."""
+    """Replies from a list (in turn) or a function of the prompt; records every prompt.
 
-    def __init__(self, replies: Sequence[str] | Responder = ("OK.",), *, name: str = "scripted"):
+    ``delay`` seconds pass (without using the CPU) before each reply, standing for the time a
+    real model generates: the server then holds as many requests at once as it would.
+    """
+
+    def __init__(
+        self,
+        replies: Sequence[str] | Responder = ("OK.",),
+        *,
+        name: str = "scripted",
+        delay: float = 0.0,
+    ):
         self._replies = replies
         self._name = name
+        self.delay = delay
         self.prompts: list[ChatMessages] = []
 
     @property
@@ -38,6 +50,8 @@ class ScriptedLLM:
     ) -> Completion:
         """The next scripted reply (the last one repeats), cut to ``max_tokens`` words."""
         self.prompts.append(messages)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if callable(self._replies):
             text = self._replies(messages)
         else:

@@ -56,7 +56,7 @@ from confidante.records import (
     utc_now,
     validate_user_id,
 )
-from confidante.training.adapters import UserAdapters
+from confidante.training.adapters import UserAdapters, forget_user_adapters
 from confidante.training.distill import Distiller
 
 RATING_SCALE = (1, 5)
@@ -562,11 +562,20 @@ class AsyncAssistant:
             )
 
     async def forget(self, user_id: str) -> None:
-        """Erase everything about ``user_id`` from every store and every training batch."""
+        """Erase everything about ``user_id`` from every store, training batch and adapter.
+
+        LoRA adapters trained on the user's rows are deleted, shared ones included (see
+        ``forget_user_adapters``): retrain them from the rewritten batches. A vLLM server that
+        loaded one keeps it in memory until restarted, but no turn is routed to it any more.
+        """
         user_id = validate_user_id(user_id)
         async with self._lock(user_id):
             if self.distiller is not None:  # first: if it fails, forget can be retried
                 await asyncio.to_thread(self.distiller.forget, user_id)
+            # After the batches, so no run started from here on trains on the user's rows.
+            await asyncio.to_thread(forget_user_adapters, self.settings, user_id)
+            if self._user_adapters is not None:
+                self._user_adapters.refresh()
             await asyncio.to_thread(self.memory.delete, user_id)
             self.graph.forget(user_id)
             self.journal.delete_user(user_id)

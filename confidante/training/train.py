@@ -5,8 +5,9 @@ only the rows that came from one user's interactions, by the manifest's provenan
 the SFT train split as conversational prompt-completion rows (the loss falls on the reply only:
 the prompt is the context the assistant assembled, not something to imitate), and writes
 ``<data_dir>/adapters/<adapter_id>/`` through a ``.partial`` folder and a rename: the peft
-adapter files plus ``training.json`` (batch, base model, rows, hyper-parameters, loss on the
-replies before and after, preference accuracy on the batch's DPO pairs, time, peak memory).
+adapter files plus ``training.json`` (batch, the users whose rows it was trained on, base
+model, rows, hyper-parameters, loss on the replies before and after, preference accuracy on the
+batch's DPO pairs, time, peak memory).
 peft, TRL and datasets are imported only here, inside the functions that need them.
 """
 
@@ -203,6 +204,8 @@ def train_adapter(
             f"the {options.min_examples} needed; rate more replies and run `confidante distill`, "
             "or lower CONFIDANTE_TRAIN_MIN_EXAMPLES."
         )
+    # Whose rows it holds, named as the batch names them: forget deletes the adapters of a user.
+    users = [user_id] if user_id else sorted(batch.manifest.get("users", []))
     model_dir = base_model_dir(settings)
     adapter_id = _adapter_id(user_id)
     root = adapters_root(settings)
@@ -216,6 +219,7 @@ def train_adapter(
             "created_at": utc_now().isoformat(),
             "batch_id": batch_id,
             "user_id": user_id,
+            "users": users,
             "base_model": str(model_dir),
             "base_model_name": model_dir.name,
             "rows": rows.counts(),
@@ -225,6 +229,7 @@ def train_adapter(
         }
         text = json.dumps(manifest, indent=2, ensure_ascii=False)
         (partial / TRAINING_MANIFEST).write_text(text, encoding="utf-8")
+        require_users_still_held(settings, batch_id, users)
         partial.rename(root / adapter_id)
     except BaseException as exc:  # an interrupt too: never leave a half-written adapter
         shutil.rmtree(partial, ignore_errors=True)
@@ -236,6 +241,24 @@ def train_adapter(
             "written. If memory ran out, lower CONFIDANTE_TRAIN_BATCH_SIZE."
         ) from exc
     return TrainedAdapter(adapter_id=adapter_id, path=root / adapter_id, manifest=manifest)
+
+
+def require_users_still_held(settings: Settings, batch_id: str, users: list[str]) -> None:
+    """Raise ``TrainingError`` if a user the adapter learned from was forgotten meanwhile.
+
+    ``forget`` rewrites the batches and deletes finished adapters, but cannot stop a run in
+    progress: checked here, just before the adapter becomes visible, so none survives them.
+    """
+    try:
+        held = set(open_batch(settings, batch_id).manifest.get("users", []))
+    except BatchNotFoundError:
+        held = set()
+    gone = sorted(set(users) - held)
+    if gone:
+        raise TrainingError(
+            f"{len(gone)} user(s) whose rows this adapter learned from were forgotten while it "
+            f"trained on batch {batch_id}; nothing was written. Train again."
+        )
 
 
 def _peak_rss_mb() -> float:
