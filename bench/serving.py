@@ -164,6 +164,8 @@ async def load(
     pauses = random.Random(concurrency)
 
     async def worker(slot: int) -> None:
+        if think_s:  # as if each had just been answered: 32 requests at one instant are not
+            await asyncio.sleep(pauses.expovariate(1 / think_s))  # how people arrive
         for n in counter:
             started = time.perf_counter()
             took = await call(slot, n)
