@@ -33,6 +33,7 @@ from confidante.errors import (
     UnknownMemoryError,
     UnknownUserError,
 )
+from confidante.graph.expansion import related_sources
 from confidante.graph.extraction import SELF, FactCandidate, FactExtractor
 from confidante.graph.knowledge import KnowledgeGraph
 from confidante.graph.store import FactStore
@@ -60,6 +61,8 @@ from confidante.training.adapters import UserAdapters, forget_user_adapters
 from confidante.training.distill import Distiller
 
 RATING_SCALE = (1, 5)
+# Source messages of the graph's facts about the people a query names, ranked with the rest.
+RELATED_LIMIT = 150
 logger = logging.getLogger("confidante.agent")
 
 
@@ -413,7 +416,8 @@ class AsyncAssistant:
         # a thread gains no parallelism, and handing it over and back while other requests hold
         # the GIL cost more than the work itself (32 paced clients, scripted model: p95 overhead
         # 35-63 ms through threads, 8-10 ms here; see bench/serving.py --generation-ms).
-        found = self.memory.recall(user_id, query, k, exclude=exclude)
+        related = related_sources(self.graph, user_id, query, limit=RELATED_LIMIT)
+        found = self.memory.recall(user_id, query, k, exclude=exclude, related=related)
         return [self._with_validity(user_id, r) for r in found]
 
     def _with_validity(self, user_id: str, recollection: Recollection) -> Recollection:

@@ -86,6 +86,20 @@ _RELATIONS: dict[str, tuple[str, str | None]] = {
     for w, r in _aliases(pred.upper()).items()
 }
 _SPECIES, _DIETS = _aliases("SPECIES"), _aliases("DIETS")
+
+
+def relation_named(word: str) -> tuple[str, str | None] | None:
+    """The (predicate, role) a relation word names, or None.
+
+    "sister" -> family/sister, "kids" -> family/child, "wife" -> partner/wife, "friends" -> friend.
+    """
+    word = word.casefold()
+    for candidate in (word, word.removesuffix("s"), word.removesuffix("es")):
+        if candidate in _RELATIONS:
+            return _RELATIONS[candidate]
+    return None
+
+
 _NOT_NAMES = _STOP | _LANGUAGES | _VAGUE | set(_RELATIONS) | set(_DIETS)
 
 

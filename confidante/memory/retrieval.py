@@ -11,7 +11,9 @@ Each message is ranked five ways and the rankings are fused by reciprocal rank:
 
 When the query names someone who speaks in the conversation, their own messages are ranked
 (multi-party logs). Facts extracted from messages are ranked too, by words and by meaning;
-each fact lifts the messages it came from ("extra keys") and can be recalled itself.
+each fact lifts the messages it came from ("extra keys") and can be recalled itself. Messages
+found another way (``related``: the knowledge graph's facts about people the query names by
+relation, see graph/expansion.py) are one more ranking.
 Measured on LoCoMo (``bench/locomo.py``); nothing here knows about that data set.
 """
 
@@ -35,7 +37,14 @@ from confidante.records import Recollection
 # Reciprocal rank fusion constant: small, so agreement near the top of lists counts most.
 RRF_K = 10
 # How much each ranking counts in the fusion (measured on LoCoMo, see bench/locomo.py).
-WEIGHTS = {"text": 1.5, "dense": 1.0, "with_previous": 1.5, "with_next": 1.0, "facts": 2.0}
+WEIGHTS = {
+    "text": 1.5,
+    "dense": 1.0,
+    "with_previous": 1.5,
+    "with_next": 1.0,
+    "facts": 2.0,
+    "graph": 1.0,
+}
 EPISODE_WEIGHT = 1.0
 # Questions that ask for several things ("What books has she read?", "In what ways...") have
 # answers spread over many episodes: the episode prior counts less for them.
@@ -208,22 +217,30 @@ class HybridMemory:
         *,
         exclude: frozenset[str] = frozenset(),
         now: datetime | None = None,
+        related: Sequence[str] = (),
     ) -> list[Recollection]:
         """Up to ``k`` recollections for ``query``, best first, skipping doc ids in ``exclude``.
 
         Relative times in the query ("last week") count back from ``now`` (default: now).
+        ``related`` ranks message ids found another way (the knowledge graph's facts about the
+        people the query names, best first) with the rest.
         """
         index = self._index(user_id)
         dense = self._buffer.search(user_id, self.embeddings.embed_query(query), 2 * POOL)
         window = time_window(query, now or datetime.now(UTC))
         with self._lock:
-            ranked = self._rank(index, query, [doc_id for doc_id, _ in dense], window)
+            ranked = self._rank(index, query, [doc_id for doc_id, _ in dense], window, related)
         wanted = [(doc_id, score) for doc_id, score in ranked if doc_id not in exclude]
         found = self.documents.get(user_id, [doc_id for doc_id, _ in wanted[: 3 * k]])
         return _select(wanted, found, k)
 
     def _rank(
-        self, index: _UserIndex, query: str, dense: list[str], window: Window | None
+        self,
+        index: _UserIndex,
+        query: str,
+        dense: list[str],
+        window: Window | None,
+        related: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         speaker = _named_speaker(query, index.speakers)
         words = terms(_without(query, speaker) if speaker else query)
@@ -238,6 +255,11 @@ class HybridMemory:
             "with_next": _ranked(index.with_next.scores(words), allowed),
             "dense": dense_messages[:POOL],
             "facts": _fact_sources(index, facts, allowed),
+            "graph": [
+                n
+                for n in (index.by_message_id.get(m) for m in related[:POOL])
+                if n is not None and (allowed is None or n in allowed)
+            ],
         }
         names = list(lists)
         fused = reciprocal_rank_fusion(
