@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from percentiles import percentile
 from rank_bm25 import BM25Okapi
 
 from confidante import Assistant, Settings
@@ -177,7 +178,7 @@ def main() -> None:
     ingest = sum(r["ingest_s"] for r in results)
     latencies = sorted(x for r in results for x in r["latencies"])
     words = [w for r in results for w in r["words"]]
-    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    p95 = percentile(latencies, 0.95)
     print(
         f"questions: {len(latencies)}  context words at k=10: median {statistics.median(words):.0f}"
     )
