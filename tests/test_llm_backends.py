@@ -314,3 +314,29 @@ def test_each_user_gets_their_newest_adapter_and_new_ones_are_seen(tmp_path: Pat
     assert adapters.for_user("rui") is None
     newer = adapter("ana-20261102T000000Z-bbbbbb", "ana")
     assert adapters.for_user("ana") == newer
+
+
+async def test_models_endpoint_names_the_served_model_when_none_was_configured(
+    tmp_path: Path,
+) -> None:
+    """Without CONFIDANTE_LLM_MODEL, /v1/models asks the model server for its one model."""
+    from confidante.database import Database
+    from confidante.serving.auth import Authenticator
+    from confidante.serving.handlers import Handlers
+    from confidante.serving.keys import KeyStore
+
+    async def unused(path: str, body: dict, writer: asyncio.StreamWriter) -> None:
+        await _respond(writer, 500, {})
+
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    async with openai_peer(unused) as url:
+        llm = OpenAIServerLLM(base_url=url, max_retries=0)
+        assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=HashEmbedder())
+        keys = KeyStore(Database(settings.resolved_data_dir() / "confidante.db"))
+        try:
+            handlers = Handlers(assistant, Authenticator(keys, local_mode=True))
+            listed = await handlers.models()
+            assert [card.id for card in listed.data] == ["m"]  # what the peer serves
+        finally:
+            keys.close()
+            await assistant.close()

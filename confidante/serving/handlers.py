@@ -142,8 +142,14 @@ class Handlers:
         yield sse("[DONE]")
 
     async def models(self) -> p.ModelList:
-        """The one model this server answers with."""
-        return p.ModelList(data=[p.ModelCard(id=self.model_name)])
+        """The one model this server answers with.
+
+        A model server is asked (``check``): when no model name was configured, its name is
+        known only from there, and a server that is down is a 503 here, as on ``/ready``.
+        """
+        llm = self.assistant.llm
+        name = await llm.check() if isinstance(llm, CheckableLLM) else self.model_name
+        return p.ModelList(data=[p.ModelCard(id=name)])
 
     async def search(self, user_id: str, request: p.SearchRequest) -> p.RecollectionList:
         """The memories that best fit a query."""
