@@ -175,6 +175,13 @@ def report(runs: list[TrainedAdapter], seconds_distill: float, rated: int) -> No
     total = figure([x["seconds"]["total"] for x in m])
     print(f"total seconds (load, measure before/after, train, save): {total}")
     print(f"peak RSS MB: {figure([x['peak_rss_mb'] for x in m])}")
+    if first.get("dpo"):
+        dpo = [x["dpo"] for x in m]
+        print(
+            f"DPO after SFT: {first['dpo']['pairs']} pairs, {first['dpo']['steps']} steps, "
+            f"beta {first['dpo']['beta']}, mean loss {figure([d['loss'] for d in dpo])} "
+            "(ln 2 = 0.693 where it starts)"
+        )
 
 
 def main() -> None:
@@ -182,6 +189,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=36)
     parser.add_argument("--epochs", type=float, default=None)
     parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument("--dpo-epochs", type=float, default=None, help="DPO after SFT (0: none)")
     parser.add_argument("--repeats", type=int, default=1, help="training runs on the batch")
     parser.add_argument(
         "--threads",
@@ -207,7 +215,9 @@ def main() -> None:
             distiller.close()
         seconds_distill = time.perf_counter() - started
         assert outcome.batch is not None, outcome.message
-        options = TrainOptions.from_settings(settings, epochs=args.epochs, max_steps=args.max_steps)
+        options = TrainOptions.from_settings(
+            settings, epochs=args.epochs, max_steps=args.max_steps, dpo_epochs=args.dpo_epochs
+        )
         runs = []
         for i in range(args.repeats):
             run = train_adapter(

@@ -311,6 +311,10 @@ def train(
         float | None, typer.Option(help="CONFIDANTE_TRAIN_LEARNING_RATE.")
     ] = None,
     lora_rank: Annotated[int | None, typer.Option(help="CONFIDANTE_LORA_RANK.")] = None,
+    dpo_epochs: Annotated[
+        float | None,
+        typer.Option(help="Then passes over the DPO pairs (CONFIDANTE_TRAIN_DPO_EPOCHS; 0: none)."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Fine-tune a LoRA adapter on a distilled batch (CPU); prints where it is and the losses."""
@@ -321,7 +325,7 @@ def train(
         prepare_with_progress(settings)
     options = TrainOptions.from_settings(
         settings, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
-        lora_rank=lora_rank,
+        lora_rank=lora_rank, dpo_epochs=dpo_epochs,
     )  # fmt: skip
     with console.status("Training...") as status:
         adapter = train_adapter(

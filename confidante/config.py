@@ -177,6 +177,15 @@ class Settings(BaseSettings):
         default=2e-4, gt=0.0, description="Peak learning rate of the LoRA weights."
     )
     train_batch_size: PositiveInt = Field(default=4, description="Rows per optimizer step.")
+    train_dpo_epochs: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Passes over the DPO pairs after SFT (0: SFT only). The SFT-trained "
+        "adapter is the reference; pairs are the batch's chosen/rejected replies.",
+    )
+    train_dpo_beta: float = Field(
+        default=0.1, gt=0.0, description="DPO's beta: how far from the reference it may move."
+    )
     lora_rank: PositiveInt = Field(default=8, description="Rank of the LoRA matrices.")
     lora_alpha: PositiveInt = Field(
         default=16, description="LoRA scaling numerator (the update is scaled by alpha / rank)."

@@ -203,3 +203,26 @@ def await_generate(llm: TransformersLLM, prompt: ChatMessages):
     import asyncio
 
     return asyncio.run(llm.generate(prompt, max_tokens=8, temperature=0.0))
+
+
+@pytest.mark.slow
+def test_preference_training_after_sft_learns_the_chosen_over_the_rejected(training: Settings):
+    import math
+
+    from confidante.agent.weights import prepare_model
+
+    settings = training.model_copy(update={"model_dir": prepare_model(Settings().cache_dir)})
+    batch_id = rated_batch(settings, questions=2)
+    adapter = train_adapter(settings, batch_id, user_id="ana", options=options(dpo_epochs=1.0))
+
+    preference = adapter.manifest["dpo"]
+    assert preference["pairs"] == 2 and preference["steps"] == 3 and preference["beta"] == 0.1
+    # DPO's loss is ln 2 while the model equals its reference (the SFT adapter): below it, the
+    # chosen replies gained on the rejected ones.
+    assert preference["loss"] < math.log(2)
+    assert adapter.manifest["options"]["dpo_epochs"] == 1.0
+    # Only the trained adapter is saved, not DPO's reference copy; it serves as any other.
+    assert sorted(p.name for p in adapter.path.iterdir() if p.is_dir()) == []
+    served = TransformersLLM.from_settings(settings.model_copy(update={"adapter": adapter.path}))
+    prompt = load_rows(open_batch(settings, batch_id), "ana").sft_train[0]["prompt"]
+    assert await_generate(served, prompt).text.strip()

@@ -57,6 +57,8 @@ class TrainOptions:
     lora_rank: int
     lora_alpha: int
     min_examples: int
+    dpo_epochs: float = 0.0
+    dpo_beta: float = 0.1
     max_steps: int | None = None
     seed: int = 0
 
@@ -70,6 +72,8 @@ class TrainOptions:
             "lora_rank": settings.lora_rank,
             "lora_alpha": settings.lora_alpha,
             "min_examples": settings.train_min_examples,
+            "dpo_epochs": settings.train_dpo_epochs,
+            "dpo_beta": settings.train_dpo_beta,
         }
         values |= {k: v for k, v in overrides.items() if v is not None}
         return cls(**values)
@@ -303,8 +307,12 @@ def _fit(
     before = _measure(model, tokenizer, rows)  # LoRA's B starts at zero: this is the base model
     fit_started = time.perf_counter()
     outcome = _run_sft(model, tokenizer, rows.sft_train, options, progress)
+    preference: dict[str, Any] | None = None
+    if options.dpo_epochs and rows.dpo_train:
+        preference = _run_dpo(model, tokenizer, rows.dpo_train, options, progress)
     fit_seconds = time.perf_counter() - fit_started
-    model.save_pretrained(out)
+    # DPO adds a frozen copy of the SFT adapter ("ref") as its reference: not part of the result.
+    model.save_pretrained(out, selected_adapters=["default"])
     del model, base
     # Measured on the saved adapter over a fresh base: exactly what will be served, and free
     # of the autocast wrapper training leaves on the trained model's forward.
@@ -313,6 +321,7 @@ def _fit(
     return {
         "steps": outcome["steps"],
         "mean_training_loss": outcome["loss"],
+        "dpo": preference,
         "precision": "bf16 autocast" if native_bf16() else "float32",
         "threads": torch.get_num_threads(),
         "loss": {s: {"before": before[s], "after": after[s]} for s in ("train", "validation")},
@@ -322,6 +331,59 @@ def _fit(
             "total": round(time.perf_counter() - started, 1),
         },
         "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _run_dpo(
+    model: Any,
+    tokenizer: Any,
+    pairs: list[dict[str, Any]],
+    options: TrainOptions,
+    progress: Progress,
+) -> dict[str, Any]:
+    """TRL's DPOTrainer over the batch's chosen/rejected pairs, after SFT; steps and loss.
+
+    The reference is the SFT-trained adapter as it stands (TRL copies it), so DPO moves the
+    model from what SFT taught towards the preferred replies, away from the rejected ones.
+    """
+    from datasets import Dataset
+    from trl.trainer.dpo_config import DPOConfig
+    from trl.trainer.dpo_trainer import DPOTrainer
+
+    progress(f"Preference training on {len(pairs)} pairs")
+    with tempfile.TemporaryDirectory(prefix="confidante-dpo-") as scratch:
+        config = DPOConfig(
+            output_dir=scratch,
+            num_train_epochs=options.dpo_epochs,
+            max_steps=options.max_steps or -1,
+            per_device_train_batch_size=options.batch_size,
+            # DPO's steps are small: a tenth of SFT's rate, as the usual recipes do.
+            learning_rate=options.learning_rate / 10,
+            beta=options.dpo_beta,
+            logging_steps=5,
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            bf16=native_bf16(),
+            **_no_checkpointing(DPOConfig),
+            max_length=None,  # prompts are bounded by the context budget; never cut a reply
+            seed=options.seed,
+            data_seed=options.seed,
+            disable_tqdm=True,
+        )
+        trainer = DPOTrainer(
+            model=model,
+            args=config,
+            train_dataset=Dataset.from_list(pairs),
+            processing_class=tokenizer,
+        )
+        result = trainer.train()
+    model.set_adapter("default")
+    return {
+        "pairs": len(pairs),
+        "steps": result.global_step,
+        "loss": round(float(result.training_loss), 4),
+        "beta": options.dpo_beta,
     }
 
 
