@@ -93,3 +93,38 @@ def test_dense_finds_paraphrases_keyword_cannot(tmp_path: Path, packaged_embeddi
     )
     memory.flush()  # vectors are written behind, in batches
     assert memory.vectors.count("u") == 4  # type: ignore[attr-defined]
+
+
+def test_speakers_named_in_a_query_do_not_steer_its_meaning(tmp_path: Path, packaged_embeddings):
+    # Every message of a speaker carries their name, and friends name each other all the time:
+    # left in the query, the names pull its vector towards the chit-chat that names them.
+    memory = HybridMemory(
+        DocumentStore(Database(tmp_path / "db")),
+        ChromaVectorIndex(tmp_path / "chroma"),
+        packaged_embeddings,
+    )
+    said = [
+        ("Ana", "Thanks, Bo! You're the best, Bo."),
+        ("Bo", "Anytime, Ana! Great talking to you, Ana."),
+        ("Ana", "Bo, you always cheer me up. Talk soon, Bo!"),
+        ("Bo", "Ana, same here. Take care, Ana!"),
+        ("Ana", "I walk my two terriers every morning before work."),
+        ("Bo", "My tabby cat naps on the keyboard all afternoon."),
+        ("Ana", "Good to hear from you, Bo. Say hi to everyone, Bo!"),
+        ("Bo", "Will do, Ana! Hugs to you and yours, Ana."),
+    ]
+    memory.index(
+        "u",
+        [
+            Document(
+                doc_id=f"m{n}",
+                kind="message",
+                text=f"{speaker}: {text}",
+                source_ids=[f"m{n}"],
+                speaker=speaker,
+            )
+            for n, (speaker, text) in enumerate(said)
+        ],
+    )
+    found = memory.recall("u", "Which animals do Ana and Bo keep?", k=2)
+    assert {r.id for r in found} == {"m4", "m5"}
