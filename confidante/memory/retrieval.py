@@ -5,8 +5,9 @@ Each message is ranked five ways and the rankings are fused by reciprocal rank:
 - BM25 over the message, over the message with the one before it (the question it answers),
   and over the message with the one after it (what it led to);
 - vector similarity of the message (Chroma);
-- the episode it belongs to (messages close in time), ranked by BM25 over the whole episode,
-  with messages inside an episode in fused order: a good episode lifts its messages;
+- the episode it belongs to (messages close in time), ranked by BM25 over the whole episode
+  and by its messages' meaning, with messages inside an episode in fused order: a good
+  episode lifts its messages;
 - when the query names a time ("last week", "in May 2023"), whether it was said then.
 
 When the query names someone who speaks in the conversation, their own messages are ranked
@@ -278,7 +279,7 @@ class HybridMemory:
             [[index.messages[n] for n in lists[name]] for name in names],
             [WEIGHTS[name] for name in names],
         )
-        by_episode = _episode_order(index, words, fused, allowed)
+        by_episode = _episode_order(index, words, fused, allowed, [lists["dense"], lists["graph"]])
         many = bool(_ASKS_FOR_MANY.search(query))
         in_window = [
             d
@@ -355,11 +356,21 @@ def _fact_sources(index: _UserIndex, facts: list[str], allowed: set[int] | None)
 
 
 def _episode_order(
-    index: _UserIndex, words: list[str], fused: list[tuple[str, float]], allowed: set[int] | None
+    index: _UserIndex,
+    words: list[str],
+    fused: list[tuple[str, float]],
+    allowed: set[int] | None,
+    rankings: Sequence[Sequence[int]],
 ) -> list[str]:
-    """Messages sorted by their episode's rank, then by their fused rank inside it."""
-    episode_scores = index.episodes.scores(words)
-    episode_rank = {e: r for r, e in enumerate(_ranked(episode_scores, None, len(index.episodes)))}
+    """Messages sorted by their episode's rank, then by their fused rank inside it.
+
+    Episodes are ranked by their words (BM25 over the whole episode) and by the messages of
+    each of ``rankings`` (meaning, the graph's leads): the episode of each, best first.
+    """
+    by_words = [str(e) for e in _ranked(index.episodes.scores(words), None, len(index.episodes))]
+    by_messages = [list(dict.fromkeys(str(index.episode_of[n]) for n in r)) for r in rankings]
+    fused_episodes = reciprocal_rank_fusion([by_words, *by_messages])
+    episode_rank = {int(e): r for r, (e, _) in enumerate(fused_episodes)}
     fused_rank = {d: r for r, (d, _) in enumerate(fused)}
     candidates = [d for d in fused_rank if allowed is None or index.number[d] in allowed]
     unranked = len(episode_rank)
