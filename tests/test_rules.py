@@ -39,6 +39,10 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
     ("I live in Lisbon", {(U, "lives_in", "Lisbon", None)}),
     ("I moved to Porto last year.", {(U, "lives_in", "Porto", None)}),
     ("I just moved to Porto", {(U, "lives_in", "Porto", None)}),
+    # A date after the place is when, not part of where.
+    ("I moved to Lisbon in May.", {(U, "lives_in", "Lisbon", None)}),
+    ("I moved to Berlin on Monday", {(U, "lives_in", "Berlin", None)}),
+    ("I started working at Acme in March 2021.", {(U, "works_at", "Acme", None)}),
     ("I've moved to Berlin", {(U, "lives_in", "Berlin", None)}),
     ("I'm living in New York City now", {(U, "lives_in", "New York City", None)}),
     ("I've lived in London since 2015", {(U, "lives_in", "London", None)}),

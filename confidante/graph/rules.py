@@ -165,7 +165,11 @@ H2       whenever|if|unless|until|so|that|that's|except|like|especially|includin
 HARD_CUT [.!?;:()\[\]"]|\s+-\s+|\s+(?:<H1>|<H2>)\b|,\s*(?:and\s+|but\s+|so\s+)?<SUBJECTS>
 HARD_CUT <HARD_CUT>|\s+and\s+<SUBJECTS>|\s+(?:and|or)\s+<VERBS>
 S1       with|for|as|near|during|after|before|last|next|this|every|each|right\s+now|full[- ]time
-SOFT_CUT ,|\s+(?:<S1>|part[- ]time|in\s+(?:19|20)\d\d)\b|\s+(?:and|or|&)\s+(?!<CAP>)
+MONTH1   jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july
+MONTH    <MONTH1>|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?
+DAY      (?:mon|tues|wednes|thurs|fri|satur|sun)day
+S2       (?:in|on)\s+(?:(?:19|20)\d\d|<MONTH>|<DAY>)|yesterday|recently|tomorrow|tonight
+SOFT_CUT ,|\s+(?:<S1>|<S2>|part[- ]time)\b|\s+(?:and|or|&)\s+(?!<CAP>)
 F1       now|too|also|anymore|any\s+more|a\s+lot|so\s+much|very\s+much|as\s+well|lately|nowadays
 F2       these\s+days|right\s+now|at\s+the\s+moment|honestly|actually|really|fluently|well|haha|lol
 F3       btw|either|already|today|again|here|there|sometimes|every\s+day|everyday|daily|a\s+bit
