@@ -51,7 +51,7 @@ WEIGHTS = {
 EPISODE_WEIGHT = 1.0
 # Questions that ask for several things ("What books has she read?", "In what ways...") have
 # answers spread over many episodes: the episode prior counts less for them.
-MANY_EPISODE_WEIGHT = 0.3
+MANY_EPISODE_WEIGHT = 0.6
 _ASKS_FOR_MANY = re.compile(
     r"^\s*(?:what|which)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?(?:[a-z-]+\s+)?[a-z]+s\b"
     r"(?<!\bis)(?<!\bwas)(?<!\bdoes)(?<!\bhas)"
