@@ -199,7 +199,11 @@ def validate_user_id(user_id: object) -> str:
 
 
 class Profile(BaseModel):
-    """The current facts about a user, newest knowledge applied."""
+    """The current facts about a user, newest knowledge applied.
+
+    Who they are and what they like; the events they told of ("went hiking") are in their
+    memory and export, recalled when a message calls for them, not listed here.
+    """
 
     model_config = ConfigDict(frozen=True)
 

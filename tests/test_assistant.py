@@ -321,3 +321,19 @@ def test_max_tokens_per_reply(settings: Settings):
         assert isinstance(reply, Reply) and reply.content == "one two three"
         with pytest.raises(InvalidInputError, match="max_tokens"):
             a.chat("kim", say("count"), max_tokens=0)
+
+
+def test_events_are_recalled_not_listed_in_the_profile(assistant: Assistant):
+    when = datetime(2024, 5, 6, 18, 0, tzinfo=UTC)
+    assistant.observe(
+        "eve",
+        say("I live in Oslo. I went hiking in the fjords yesterday.", id="e1", created_at=when),
+    )
+    assert {(f.predicate, f.object) for f in assistant.profile("eve").facts} == {
+        ("lives_in", "Oslo")
+    }
+    # The event is still learned: in the graph, the export and recall.
+    facts = assistant.export("eve")["facts"]
+    assert [f["object"] for f in facts if f["predicate"] == "did"] == ["went hiking in the fjords"]
+    found = assistant.recall("eve", "Where did I go hiking?", k=3)
+    assert "e1" in {s for r in found for s in r.source_ids}

@@ -34,7 +34,7 @@ from confidante.errors import (
     UnknownUserError,
 )
 from confidante.graph.expansion import related_sources
-from confidante.graph.extraction import SELF, FactCandidate, FactExtractor
+from confidante.graph.extraction import PREDICATES, SELF, FactCandidate, FactExtractor
 from confidante.graph.knowledge import KnowledgeGraph
 from confidante.graph.store import FactStore
 from confidante.memory.documents import DocumentStore
@@ -431,7 +431,11 @@ class AsyncAssistant:
         return recollection.model_copy(update={"text": text})
 
     def _current_facts(self, user_id: str) -> list[Fact]:
-        facts = self.graph.facts(user_id, current_only=True)
+        facts = [
+            f
+            for f in self.graph.facts(user_id, current_only=True)
+            if (predicate := PREDICATES.get(f.predicate)) is None or predicate.in_profile
+        ]
         # Facts about the user first, then about the people and things around them.
         facts.sort(key=lambda f: f.subject != SELF)
         return facts

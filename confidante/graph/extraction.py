@@ -18,6 +18,9 @@ class Predicate:
     name: str
     phrase: str  # "{subject} lives in {object}"
     single_valued: bool
+    # Part of who someone is, shown in every prompt; events are episodes, recalled when a
+    # message calls for them (a profile of every "went hiking" would crowd the prompt out).
+    in_profile: bool = True
 
 
 PREDICATES: dict[str, Predicate] = {
@@ -45,7 +48,7 @@ PREDICATES: dict[str, Predicate] = {
         Predicate(name="plays", phrase="{subject} plays {object}", single_valued=False),
         Predicate(name="owns", phrase="{subject} has {object}", single_valued=False),
         Predicate(name="plans", phrase="{subject} plans to {object}", single_valued=False),
-        Predicate(name="did", phrase="{subject} {object}", single_valued=False),
+        Predicate(name="did", phrase="{subject} {object}", single_valued=False, in_profile=False),
     ]
 }
 
