@@ -120,6 +120,9 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
     ("I really love the beach", {(U, "likes", "beach", None)}),
     ("I'm a big fan of jazz", {(U, "likes", "jazz", None)}),
     ("I'm into photography", {(U, "likes", "photography", None)}),
+    # The sentence goes on past the object: nothing dangles, no half clause is a like.
+    ("I love escaping to that world.", {(U, "likes", "escaping", None)}),
+    ("I like to just take a walk at night", {(U, "likes", "taking a walk at night", None)}),
     ("I'm really into hiking, especially in the mountains", {(U, "likes", "hiking", None)}),
     ("I love to paint", {(U, "likes", "painting", None)}),
     ("I like to swim", {(U, "likes", "swimming", None)}),
@@ -303,6 +306,11 @@ NOTHING = [
     "Imagine if I lived in Tokyo",
     "I don't think I like sushi",
     "I'm not sure I like it",
+    # what follows "love" is not a thing liked
+    "Yeah, I love to.",
+    "Being my own boss and doing something I love is awesome.",
+    "I really like your recommendation!",
+    "I'm able to do something I'm passionate about - I'm loving it.",
     # empty
     "",
     "   ",

@@ -40,7 +40,7 @@ LANGUAGES english portuguese spanish french german italian chinese mandarin cant
   ukrainian romanian hungarian catalan basque galician irish welsh latin esperanto serbian croatian
 VAGUE_FIRST it that this these those them you him her me us myself yourself what how when why who
   where which there here so whatever with in at on for from by around along outside together about
-  over into
+  over into your yours i i'm is was are were thought
 VAGUE one ones something anything everything nothing stuff things thing lot much all both some any
   none home work night nights weekends
 TO_REJECT think say know believe hear see imagine help ask thank mention remind share talk chat
@@ -211,7 +211,9 @@ _NAME_LIST = _rx(
 _NAME_ALONE = _rx(r"[\w-]+(?:\s+" + _CAPWORD + r")?\s*(?:$|[,.!;]|(?:and|from)\b)")
 _NAME_SEP = _rx(r"\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+")
 _BROKE_UP = _rx(r"\b(?:broke\s+up|split\s+up|separated|divorced)\s+(?:with\s+|from\s+)?$")
-_TO_VERB = _rx(r"^to\s+([a-z]+)\b")
+_TO_VERB = _rx(r"^to\s+(?:just\s+|really\s+|also\s+|simply\s+)?([a-z]+)\b")
+# Words an object cannot end with: the sentence went on ("escaping to", "around to keep").
+_DANGLING = _rx(r"\s+(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that)$")
 _ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]")
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
@@ -235,7 +237,10 @@ _PRONOUNS = _rx(r"\b(?:i|we|you|he|she|they|it|my|his|her|their|our)\b")
 def _tidy(text: str, max_words: int = 8) -> str:
     """Whitespace collapsed, edge punctuation and trailing fillers gone, at most ``max_words``."""
     text = _EDGES.sub("", _FILLER.sub("", _EDGES.sub("", _SPACES.sub(" ", text))))
-    return " ".join(text.split()[:max_words])
+    text = " ".join(text.split()[:max_words])
+    while (trimmed := _EDGES.sub("", _DANGLING.sub("", text))) != text:
+        text = trimmed
+    return "" if text.lower() in ("to", "a", "an", "the") else text
 
 
 def _hard(rest: str) -> str:
