@@ -1,7 +1,7 @@
 """Evidence recall@k on LoCoMo: Confidante's recall() vs plain BM25 over turns, side by side.
 
 Usage: .venv/bin/python bench/locomo.py [--data ../shared/data/locomo/locomo-dev5.json]
-       [--limit N conversations] [--hash-embedder]
+       [--limit N conversations] [--held-out conv-42 conv-43] [--hash-embedder]
 
 Per conversation: a fresh user in a fresh data directory; every turn observed with its dia_id,
 speaker and session date; then recall(k=20) for every category 1-4 question. Prints R@5/10/20
@@ -141,6 +141,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument(
+        "--held-out",
+        nargs="+",
+        default=[],
+        metavar="SAMPLE_ID",
+        help="conversations left out when choosing weights: R@10 is also printed for them and "
+        "for the rest apart (e.g. --held-out conv-42 conv-43)",
+    )
+    parser.add_argument(
         "--hash-embedder",
         action="store_true",
         help="use the test HashEmbedder instead of the packaged MiniLM",
@@ -174,6 +182,20 @@ def main() -> None:
         figures = summarise([result], "ours")
         multi_hop = figures.get("multi-hop", {}).get(10, float("nan"))
         print(f"  {sample['sample_id']:10} {figures['overall'][10]:.3f} / {multi_hop:.3f}")
+    if args.held_out:
+        unknown = set(args.held_out) - {s["sample_id"] for s in samples}
+        if unknown:
+            parser.error(f"--held-out: no such conversation: {', '.join(sorted(unknown))}")
+        print("R@10 overall / multi-hop, tuning vs held-out conversations:")
+        for label, held in (("tuning", False), ("held-out", True)):
+            part = [
+                r
+                for s, r in zip(samples, results, strict=True)
+                if (s["sample_id"] in args.held_out) == held
+            ]
+            figures = summarise(part, "ours")
+            multi_hop = figures.get("multi-hop", {}).get(10, float("nan"))
+            print(f"  {label:10} {figures['overall'][10]:.3f} / {multi_hop:.3f}")
     turns = sum(r["turns"] for r in results)
     ingest = sum(r["ingest_s"] for r in results)
     latencies = sorted(x for r in results for x in r["latencies"])
