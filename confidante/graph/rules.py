@@ -212,8 +212,9 @@ _NAME_ALONE = _rx(r"[\w-]+(?:\s+" + _CAPWORD + r")?\s*(?:$|[,.!;]|(?:and|from)\b
 _NAME_SEP = _rx(r"\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+")
 _BROKE_UP = _rx(r"\b(?:broke\s+up|split\s+up|separated|divorced)\s+(?:with\s+|from\s+)?$")
 _TO_VERB = _rx(r"^to\s+(?:just\s+|really\s+|also\s+|simply\s+)?([a-z]+)\b")
-# Words an object cannot end with: the sentence went on ("escaping to", "around to keep").
-_DANGLING = _rx(r"\s+(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that)$")
+# Words an object cannot end with: the sentence went on ("escaping to", "around to keep"; "to"
+# alone is what "I love to." leaves).
+_DANGLING = _rx(r"(?:^|\s+)(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that)$")
 _ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]")
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
@@ -240,7 +241,7 @@ def _tidy(text: str, max_words: int = 8) -> str:
     text = " ".join(text.split()[:max_words])
     while (trimmed := _EDGES.sub("", _DANGLING.sub("", text))) != text:
         text = trimmed
-    return "" if text.lower() in ("to", "a", "an", "the") else text
+    return text
 
 
 def _hard(rest: str) -> str:
