@@ -136,6 +136,13 @@ def summarise(results: list[dict[str, Any]], key: str) -> dict[str, dict[int, fl
     }
 
 
+def print_r10(label: str, results: list[dict[str, Any]]) -> None:
+    """One line: our R@10 overall / on multi-hop questions, over ``results``."""
+    figures = summarise(results, "ours")
+    multi_hop = figures.get("multi-hop", {}).get(10, float("nan"))
+    print(f"  {label:10} {figures['overall'][10]:.3f} / {multi_hop:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="LoCoMo evidence recall: ours vs BM25.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -179,9 +186,7 @@ def main() -> None:
             print(f"{name:12}{row}")
     print("R@10 per conversation (overall / multi-hop):")
     for sample, result in zip(samples, results, strict=True):
-        figures = summarise([result], "ours")
-        multi_hop = figures.get("multi-hop", {}).get(10, float("nan"))
-        print(f"  {sample['sample_id']:10} {figures['overall'][10]:.3f} / {multi_hop:.3f}")
+        print_r10(sample["sample_id"], [result])
     if args.held_out:
         unknown = set(args.held_out) - {s["sample_id"] for s in samples}
         if unknown:
@@ -193,9 +198,7 @@ def main() -> None:
                 for s, r in zip(samples, results, strict=True)
                 if (s["sample_id"] in args.held_out) == held
             ]
-            figures = summarise(part, "ours")
-            multi_hop = figures.get("multi-hop", {}).get(10, float("nan"))
-            print(f"  {label:10} {figures['overall'][10]:.3f} / {multi_hop:.3f}")
+            print_r10(label, part)
     turns = sum(r["turns"] for r in results)
     ingest = sum(r["ingest_s"] for r in results)
     latencies = sorted(x for r in results for x in r["latencies"])

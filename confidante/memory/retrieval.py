@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from langchain_core.embeddings import Embeddings
 
@@ -34,6 +35,8 @@ from confidante.memory.pending import VectorBuffer
 from confidante.memory.vector import VectorIndex
 from confidante.memory.when import Window, time_window
 from confidante.records import Recollection
+
+Id = TypeVar("Id", bound=Hashable)  # a ranked item: a document id, an episode number
 
 # Reciprocal rank fusion constant: small, so agreement near the top of lists counts most.
 RRF_K = 10
@@ -67,10 +70,10 @@ POOL = 150
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K
-) -> list[tuple[str, float]]:
+    rankings: Sequence[Sequence[Id]], weights: Sequence[float] | None = None, k: int = RRF_K
+) -> list[tuple[Id, float]]:
     """Fuse ranked id lists: each id scores the sum of weight / (k + rank) over lists."""
-    scores: dict[str, float] = {}
+    scores: dict[Id, float] = {}
     for i, ranking in enumerate(rankings):
         weight = 1.0 if weights is None else weights[i]
         for rank, doc_id in enumerate(ranking, start=1):
@@ -234,11 +237,13 @@ class HybridMemory:
         # LoCoMo: evidence in the top 10 of the dense ranking, multi-hop 0.27 -> 0.43).
         named = _speakers_named(query, index.speakers)
         unnamed = _without(query, named)
+        # A query about one speaker (multi-party logs) ranks only their messages.
+        speaker = next(iter(named)) if len(named) == 1 else None
         dense = self._buffer.search(user_id, self.embeddings.embed_query(unnamed), 2 * POOL)
         window = time_window(query, now or datetime.now(UTC))
         with self._lock:
             ranked = self._rank(
-                index, query, unnamed, named, [doc_id for doc_id, _ in dense], window, related
+                index, query, unnamed, speaker, [doc_id for doc_id, _ in dense], window, related
             )
         wanted = [(doc_id, score) for doc_id, score in ranked if doc_id not in exclude]
         found = self.documents.get(user_id, [doc_id for doc_id, _ in wanted[: 3 * k]])
@@ -249,14 +254,12 @@ class HybridMemory:
         index: _UserIndex,
         query: str,
         unnamed: str,
-        named: set[str],
+        speaker: str | None,
         dense: list[str],
         window: Window | None,
         related: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         words = terms(unnamed)
-        # A query about one speaker (multi-party logs) ranks only their messages.
-        speaker = next(iter(named)) if len(named) == 1 else None
         allowed = {n for n, s in enumerate(index.speakers) if s == speaker} if speaker else None
         dense_messages = [index.number[d] for d in dense if d in index.number]
         if allowed is not None:
@@ -367,10 +370,10 @@ def _episode_order(
     Episodes are ranked by their words (BM25 over the whole episode) and by the messages of
     each of ``rankings`` (meaning, the graph's leads): the episode of each, best first.
     """
-    by_words = [str(e) for e in _ranked(index.episodes.scores(words), None, len(index.episodes))]
-    by_messages = [list(dict.fromkeys(str(index.episode_of[n]) for n in r)) for r in rankings]
+    by_words = _ranked(index.episodes.scores(words), None, len(index.episodes))
+    by_messages = [list(dict.fromkeys(index.episode_of[n] for n in r)) for r in rankings]
     fused_episodes = reciprocal_rank_fusion([by_words, *by_messages])
-    episode_rank = {int(e): r for r, (e, _) in enumerate(fused_episodes)}
+    episode_rank = {e: r for r, (e, _) in enumerate(fused_episodes)}
     fused_rank = {d: r for r, (d, _) in enumerate(fused)}
     candidates = [d for d in fused_rank if allowed is None or index.number[d] in allowed]
     unranked = len(episode_rank)
