@@ -33,12 +33,13 @@ from percentiles import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from confidante.agent.backends import REPETITION_PENALTY, default_model_dir, vllm_venv_dir
-from confidante.agent.llm import ChatLLM, ChatMessages, StreamingLLM
-from confidante.agent.llm_openai import OpenAIServerLLM
-from confidante.agent.llm_transformers import TransformersLLM
-from confidante.agent.vllm_server import VLLMEnvironment, VLLMServer
+from confidante.cli.vllm_server import VLLMEnvironment, VLLMServer, vllm_venv_dir
 from confidante.config import Settings
+from confidante.llm.base import ChatLLM, ChatMessages, StreamingLLM
+from confidante.llm.factory import REPETITION_PENALTY
+from confidante.llm.openai_server import OpenAIServerLLM
+from confidante.llm.transformers_engine import TransformersLLM
+from confidante.llm.weights import generation_model_dir
 
 NAMES = ["Ana", "Rui", "Marta", "Joana", "Pedro", "Ines", "Tiago", "Sofia"]
 CITIES = ["Porto", "Lisbon", "Braga", "Coimbra", "Faro", "Aveiro", "Evora", "Leiria"]
@@ -182,7 +183,7 @@ def show_ratio(vllm: dict[int, Level], local: dict[int, Level]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     settings = Settings()
-    model_dir = default_model_dir(settings)
+    model_dir = generation_model_dir(settings)
     environment = VLLMEnvironment(vllm_venv_dir(settings))
     python = environment.ensure(progress=print)
     log = Path(tempfile.mkdtemp()) / "vllm.log"

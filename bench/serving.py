@@ -79,8 +79,8 @@ def run_server(
 
     settings = Settings(data_dir=Path(data_dir))
     if real:
-        from confidante.agent.llm_transformers import TransformersLLM
-        from confidante.agent.weights import prepared_model_dir
+        from confidante.llm.transformers_engine import TransformersLLM
+        from confidante.llm.weights import prepared_model_dir
 
         llm = TransformersLLM(prepared_model_dir(settings.cache_dir))
         assistant = AsyncAssistant.open(settings=settings, llm=llm)

@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from confidante.agent.llm import ChatMessages, Completion
+from confidante.llm.base import ChatMessages, Completion
 
 Responder = Callable[[ChatMessages], str]
 

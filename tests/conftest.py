@@ -36,7 +36,7 @@ def packaged_embeddings():
 @pytest.fixture(scope="session")
 def real_llm():
     """The packaged SmolLM2, prepared into the user cache as `make install` does."""
-    from confidante.agent.llm_transformers import TransformersLLM
-    from confidante.agent.weights import prepare_model
+    from confidante.llm.transformers_engine import TransformersLLM
+    from confidante.llm.weights import prepare_model
 
     return TransformersLLM(prepare_model(Settings().cache_dir))

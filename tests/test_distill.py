@@ -13,8 +13,8 @@ from datasets import load_dataset
 from typer.testing import CliRunner
 
 from confidante import Assistant, AsyncAssistant, Settings
-from confidante.agent.llm import ChatMessages
-from confidante.cli import app as cli_app
+from confidante.cli.app import app as cli_app
+from confidante.llm.base import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
 from confidante.training import batch as batch_module
 from confidante.training.batch import MANIFEST, Batch, read_batch, read_jsonl

@@ -69,7 +69,7 @@ def test_cli_reads_the_same_store_from_a_new_process(settings: Settings, package
 
 
 def test_models_prepare_is_idempotent(tmp_path: Path):
-    from confidante.agent.weights import is_prepared, prepare_model, prepared_model_dir
+    from confidante.llm.weights import is_prepared, prepare_model, prepared_model_dir
 
     cache = Settings().cache_dir
     path = prepare_model(cache)

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from confidante.graph.events import EventExtractor, days_back
-from confidante.graph.extraction import SELF, ExtractorChain
-from confidante.graph.rules import RuleExtractor
+from confidante.extraction.base import ExtractorChain
+from confidante.extraction.events import EventExtractor, days_back
+from confidante.extraction.rules import RuleExtractor
+from confidante.graph.schema import SELF
 
 SAID = datetime(2023, 7, 10, 15, 0)  # a Monday
 

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from confidante import AsyncAssistant, GenerationError, InvalidInputError, Settings
-from confidante.agent.extraction_llm import LLMFactExtractor, merge_facts
-from confidante.agent.extraction_prompt import Turn, extraction_prompt, read_facts
-from confidante.agent.llm import ChatMessages
-from confidante.graph.events import EventExtractor
-from confidante.graph.extraction import PREDICATES, SELF, ExtractorChain, FactCandidate
-from confidante.graph.rules import RuleExtractor
+from confidante.extraction.base import ExtractorChain
+from confidante.extraction.events import EventExtractor
+from confidante.extraction.llm import LLMFactExtractor, merge_facts
+from confidante.extraction.llm_prompt import Turn, extraction_prompt, read_facts
+from confidante.extraction.rules import RuleExtractor
+from confidante.graph.schema import PREDICATES, SELF, FactCandidate
+from confidante.llm.base import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM, ScriptedStructuredLLM
 
 WHEN = datetime(2024, 5, 8, 12, 0, tzinfo=UTC)
@@ -131,7 +132,7 @@ async def test_one_repair_after_malformed_reply(open_llm_assistant):
 async def test_malformed_twice_falls_back_to_rules(open_llm_assistant, caplog):
     llm = ScriptedLLM(["no idea", "still {not json"])
     assistant = open_llm_assistant(llm)
-    with caplog.at_level(logging.WARNING, logger="confidante.agent.extraction_llm"):
+    with caplog.at_level(logging.WARNING, logger="confidante.extraction.llm"):
         ids = await assistant.observe("sam", [said("I live in Lisbon and love jazz.", "m1")])
     assert ids == ["m1"]
     assert len(llm.prompts) == 2
@@ -148,7 +149,7 @@ async def test_failing_backend_never_breaks_chat(open_llm_assistant, caplog):
         raise GenerationError("the backend is down")
 
     assistant = open_llm_assistant(ScriptedLLM(broken))
-    with caplog.at_level(logging.WARNING, logger="confidante.agent.extraction_llm"):
+    with caplog.at_level(logging.WARNING, logger="confidante.extraction.llm"):
         answer = await assistant.chat("sam", [{"role": "user", "content": "I live in Lisbon."}])
     assert answer.content == "Noted."
     assert "GenerationError" in caplog.text
@@ -308,7 +309,7 @@ async def test_real_model_extraction_degrades_safely(tmp_path: Path, real_llm, c
     async with AsyncAssistant.open(
         settings=settings, llm=real_llm, embeddings=HashEmbedder()
     ) as assistant:
-        with caplog.at_level(logging.WARNING, logger="confidante.agent.extraction_llm"):
+        with caplog.at_level(logging.WARNING, logger="confidante.extraction.llm"):
             assert await assistant.observe("ria", messages) == ["r1", "r2", "r3"]
         facts = (await assistant.profile("ria")).facts
         exported = await assistant.export("ria")

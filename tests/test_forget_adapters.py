@@ -12,16 +12,12 @@ from typing import Any
 import pytest
 
 from confidante import Assistant, Settings
-from confidante.agent.llm import ChatMessages
 from confidante.errors import TrainingError
+from confidante.llm.adapters import UserAdapters, adapters_root, list_adapters
+from confidante.llm.base import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
-from confidante.training.adapters import (
-    UserAdapters,
-    adapters_root,
-    forget_user_adapters,
-    list_adapters,
-)
 from confidante.training.batch import MANIFEST
+from confidante.training.forget import forget_user_adapters
 from confidante.training.train import require_users_still_held
 
 ROWS = {"sft": {"train": 3, "validation": 0}, "dpo": {"train": 3, "validation": 0}}
@@ -179,7 +175,7 @@ def test_forget_deletes_the_adapters_and_the_user_is_answered_by_the_base_model(
 
 @pytest.mark.slow
 def test_a_trained_adapter_records_its_users_and_forget_deletes_it(training: Settings):
-    from confidante.agent.weights import prepare_model
+    from confidante.llm.weights import prepare_model
     from confidante.training.train import TrainOptions, train_adapter
 
     settings = training.model_copy(update={"model_dir": prepare_model(Settings().cache_dir)})

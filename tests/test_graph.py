@@ -8,8 +8,8 @@ from pathlib import Path
 import networkx as nx
 
 from confidante.database import Database
-from confidante.graph.extraction import SELF, FactCandidate
 from confidante.graph.knowledge import KnowledgeGraph, Observation
+from confidante.graph.schema import SELF, FactCandidate
 from confidante.graph.store import FactStore
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from confidante import Assistant
 from confidante.graph.expansion import related_sources
-from confidante.graph.rules import relation_named
+from confidante.graph.schema import relation_named
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SAID = [

@@ -24,10 +24,10 @@ from confidante import (
     Reply,
     Settings,
 )
-from confidante.agent.backends import open_llm
-from confidante.agent.llm_langchain import LangChainLLM
-from confidante.agent.llm_openai import OpenAIServerLLM
-from confidante.agent.vllm_server import VLLMServer, free_port
+from confidante.cli.vllm_server import VLLMServer, free_port
+from confidante.llm.factory import open_llm
+from confidante.llm.langchain_chat import LangChainLLM
+from confidante.llm.openai_server import OpenAIServerLLM
 from confidante.testing import HashEmbedder
 
 Handler = Callable[[str, dict, asyncio.StreamWriter], Awaitable[None]]
@@ -295,7 +295,7 @@ def test_readiness_over_http_follows_the_model_server(tmp_path: Path) -> None:
 
 
 def test_each_user_gets_their_newest_adapter_and_new_ones_are_seen(tmp_path: Path) -> None:
-    from confidante.training.adapters import UserAdapters
+    from confidante.llm.adapters import UserAdapters
 
     root = tmp_path / "adapters"
 

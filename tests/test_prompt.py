@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from confidante.agent.llm import approximate_tokens
 from confidante.agent.prompt import build_prompt
+from confidante.llm.base import approximate_tokens
 from confidante.records import Message, Recollection, RecollectionKind
 
 

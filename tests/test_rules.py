@@ -4,8 +4,9 @@ from datetime import datetime
 
 import pytest
 
-from confidante.graph.extraction import PREDICATES, SELF, FactCandidate, FactExtractor
-from confidante.graph.rules import RuleExtractor
+from confidante.extraction.base import FactExtractor
+from confidante.extraction.rules import RuleExtractor
+from confidante.graph.schema import PREDICATES, SELF, FactCandidate
 
 U = SELF
 Fact = tuple[str, str, str, str | None]

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from confidante import InsecureBindError, Settings
-from confidante.cli import app
+from confidante.cli.app import app
 from confidante.serving.keys import KeyStore
 from confidante.serving.server import serve
 from confidante.testing import HashEmbedder, ScriptedLLM

@@ -17,11 +17,11 @@ from confidante import (
     TooFewExamplesError,
     UnknownInteractionError,
 )
-from confidante.agent.llm import ChatMessages
-from confidante.agent.llm_transformers import TransformersLLM
-from confidante.cli import app as cli_app
+from confidante.cli.app import app as cli_app
+from confidante.llm.adapters import adapters_root, resolve_adapter
+from confidante.llm.base import ChatMessages
+from confidante.llm.transformers_engine import TransformersLLM
 from confidante.testing import HashEmbedder, ScriptedLLM
-from confidante.training.adapters import adapters_root, resolve_adapter
 from confidante.training.batch import MANIFEST
 from confidante.training.train import TrainOptions, load_rows, open_batch, train_adapter
 
@@ -167,7 +167,7 @@ def test_cli_train_reports_a_batch_it_cannot_use(training: Settings, tmp_path: P
 
 @pytest.mark.slow
 def test_a_tiny_adapter_trains_and_changes_what_the_model_says(training: Settings):
-    from confidante.agent.weights import prepare_model
+    from confidante.llm.weights import prepare_model
     from confidante.training.evaluate import mean_loss
 
     model_dir = prepare_model(Settings().cache_dir)
@@ -209,7 +209,7 @@ def await_generate(llm: TransformersLLM, prompt: ChatMessages):
 def test_preference_training_after_sft_learns_the_chosen_over_the_rejected(training: Settings):
     import math
 
-    from confidante.agent.weights import prepare_model
+    from confidante.llm.weights import prepare_model
 
     settings = training.model_copy(update={"model_dir": prepare_model(Settings().cache_dir)})
     batch_id = rated_batch(settings, questions=2)

@@ -20,10 +20,9 @@ import jsonschema
 import pytest
 
 from confidante import AsyncAssistant, ModelNotFoundError, Reply, Settings
-from confidante.agent.backends import vllm_venv_dir
-from confidante.agent.extraction_prompt import Turn, extraction_prompt, facts_schema
-from confidante.agent.llm_openai import OpenAIServerLLM
-from confidante.agent.vllm_server import VLLMEnvironment, free_port
+from confidante.cli.vllm_server import VLLMEnvironment, free_port, vllm_venv_dir
+from confidante.extraction.llm_prompt import Turn, extraction_prompt, facts_schema
+from confidante.llm.openai_server import OpenAIServerLLM
 
 pytestmark = pytest.mark.vllm
 MODEL = "smollm2"
@@ -38,10 +37,10 @@ def _random_adapter(folder: Path) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from confidante.agent.backends import default_model_dir
+    from confidante.llm.weights import generation_model_dir
 
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(default_model_dir(Settings()))
+    base = AutoModelForCausalLM.from_pretrained(generation_model_dir(Settings()))
     config = LoraConfig(
         r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
     )
@@ -173,7 +172,7 @@ async def test_llm_extraction_through_vllm_keeps_every_turn(vllm_url: str, tmp_p
 async def test_langchain_chat_openai_against_vllm(vllm_url: str) -> None:
     from langchain_openai import ChatOpenAI
 
-    from confidante.agent.llm_langchain import LangChainLLM
+    from confidante.llm.langchain_chat import LangChainLLM
 
     llm = LangChainLLM(ChatOpenAI(base_url=vllm_url, api_key="none", model=MODEL))  # type: ignore[arg-type]
     hello = [{"role": "user", "content": "Say hello."}]
@@ -241,7 +240,7 @@ async def test_a_wrong_model_name_lists_what_the_server_serves(vllm_url: str) ->
 IN_PROCESS = """
 import asyncio, json, sys
 from pathlib import Path
-from confidante.agent.llm_vllm import VLLMEngineLLM
+from confidante.llm.vllm_engine import VLLMEngineLLM
 
 async def main():
     llm = VLLMEngineLLM(Path(sys.argv[1]), name="smollm2", max_model_len=1024,
@@ -264,7 +263,7 @@ asyncio.run(main())
 
 def test_vllm_engine_in_process(tmp_path: Path) -> None:
     """The in-process backend, run in vLLM's venv (vllm and Confidante side by side)."""
-    from confidante.agent.backends import default_model_dir
+    from confidante.llm.weights import generation_model_dir
 
     environment = VLLMEnvironment(vllm_venv_dir(Settings()))
     python = environment.ensure()
@@ -291,7 +290,7 @@ def test_vllm_engine_in_process(tmp_path: Path) -> None:
         )
         assert installed.returncode == 0, installed.stderr
     done = subprocess.run(
-        [python, "-c", IN_PROCESS, str(default_model_dir(Settings()))],
+        [python, "-c", IN_PROCESS, str(generation_model_dir(Settings()))],
         capture_output=True,
         text=True,
         timeout=600,

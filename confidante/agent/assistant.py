@@ -10,18 +10,7 @@ from typing import Any, Self
 
 from langchain_core.embeddings import Embeddings
 
-from confidante.agent.extraction_llm import LLMFactExtractor
 from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message_doc_id
-from confidante.agent.llm import (
-    AdapterLoadingLLM,
-    ChatLLM,
-    ChatMessages,
-    Completion,
-    PrefixCachingLLM,
-    StreamingLLM,
-    TokenCounter,
-    approximate_tokens,
-)
 from confidante.agent.prompt import Prompt, build_prompt
 from confidante.config import Settings
 from confidante.database import Database
@@ -33,10 +22,23 @@ from confidante.errors import (
     UnknownMemoryError,
     UnknownUserError,
 )
+from confidante.extraction.base import FactExtractor
+from confidante.extraction.llm import LLMFactExtractor
 from confidante.graph.expansion import related_sources
-from confidante.graph.extraction import PREDICATES, SELF, FactCandidate, FactExtractor
 from confidante.graph.knowledge import KnowledgeGraph
+from confidante.graph.schema import PREDICATES, SELF, FactCandidate
 from confidante.graph.store import FactStore
+from confidante.llm.adapters import UserAdapters
+from confidante.llm.base import (
+    AdapterLoadingLLM,
+    ChatLLM,
+    ChatMessages,
+    Completion,
+    PrefixCachingLLM,
+    StreamingLLM,
+    TokenCounter,
+    approximate_tokens,
+)
 from confidante.memory.documents import DocumentStore
 from confidante.memory.journal import Journal
 from confidante.memory.retrieval import HybridMemory
@@ -57,8 +59,8 @@ from confidante.records import (
     utc_now,
     validate_user_id,
 )
-from confidante.training.adapters import UserAdapters, forget_user_adapters
 from confidante.training.distill import Distiller
+from confidante.training.forget import forget_user_adapters
 
 RATING_SCALE = (1, 5)
 # Source messages of the graph's facts about the people a query names, ranked with the rest.
@@ -159,7 +161,7 @@ class AsyncAssistant:
         root = ensure_writable(settings.resolved_data_dir())
         owns_llm = llm is None
         if llm is None:
-            from confidante.agent.backends import open_llm
+            from confidante.llm.factory import open_llm
 
             llm = open_llm(settings)
         if embeddings is None:
@@ -171,9 +173,9 @@ class AsyncAssistant:
 
             vectors = ChromaVectorIndex(root / "chroma")
         if extractor is None:
-            from confidante.graph.events import EventExtractor
-            from confidante.graph.extraction import ExtractorChain
-            from confidante.graph.rules import RuleExtractor
+            from confidante.extraction.base import ExtractorChain
+            from confidante.extraction.events import EventExtractor
+            from confidante.extraction.rules import RuleExtractor
 
             extractor = ExtractorChain(RuleExtractor(), EventExtractor())
         llm_extractor = (

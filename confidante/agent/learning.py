@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from confidante.agent.extraction_llm import LLMFactExtractor
-from confidante.agent.extraction_prompt import Turn
-from confidante.graph.extraction import SELF, FactCandidate, FactExtractor
+from confidante.extraction.base import FactExtractor
+from confidante.extraction.llm import LLMFactExtractor
+from confidante.extraction.llm_prompt import Turn
 from confidante.graph.knowledge import KnowledgeGraph, Observation
+from confidante.graph.schema import SELF, FactCandidate
 from confidante.memory.documents import Document
 from confidante.memory.retrieval import HybridMemory
 from confidante.records import Fact, Message

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from confidante.agent.llm import ChatMessages
+from confidante.llm.base import ChatMessages
 from confidante.records import Message, Recollection
 
 

@@ -8,10 +8,10 @@ from typing import Self
 from langchain_core.embeddings import Embeddings
 
 from confidante.agent.assistant import AsyncAssistant
-from confidante.agent.llm import ChatLLM
 from confidante.blocking import Blocking
 from confidante.config import Settings
-from confidante.graph.extraction import FactExtractor
+from confidante.extraction.base import FactExtractor
+from confidante.llm.base import ChatLLM
 from confidante.memory.vector import VectorIndex
 
 

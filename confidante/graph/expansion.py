@@ -12,9 +12,8 @@ import re
 
 import networkx as nx
 
-from confidante.graph.extraction import SELF
 from confidante.graph.knowledge import KnowledgeGraph, entity_key
-from confidante.graph.rules import relation_named
+from confidante.graph.schema import SELF, relation_named
 from confidante.memory.lexical import terms
 from confidante.records import Fact
 

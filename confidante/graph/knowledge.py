@@ -14,7 +14,7 @@ from datetime import datetime
 
 import networkx as nx
 
-from confidante.graph.extraction import PREDICATES, SELF, FactCandidate
+from confidante.graph.schema import PREDICATES, SELF, FactCandidate
 from confidante.graph.store import FactStore
 from confidante.records import Fact, new_id
 

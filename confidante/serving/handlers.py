@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from confidante.agent.assistant import AsyncAssistant
-from confidante.agent.llm import CheckableLLM
 from confidante.errors import ConfidanteError, InvalidInputError, ModelNotFoundError
+from confidante.llm.base import CheckableLLM
 from confidante.records import Profile, Rating, Reply, new_id
 from confidante.serving import protocol as p
 from confidante.serving.auth import Authenticator

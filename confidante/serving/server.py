@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from langchain_core.embeddings import Embeddings
 
 from confidante.agent.assistant import AsyncAssistant
-from confidante.agent.llm import ChatLLM
 from confidante.config import Settings
 from confidante.errors import InsecureBindError
+from confidante.llm.base import ChatLLM
 from confidante.serving.app import create_app
 from confidante.serving.auth import Authenticator
 from confidante.serving.handlers import Handlers

@@ -33,8 +33,9 @@ from confidante.errors import (
     TooFewExamplesError,
     TrainingError,
 )
+from confidante.llm.adapters import PARTIAL_SUFFIX, TRAINING_MANIFEST, adapters_root
+from confidante.llm.weights import FIX, generation_model_dir
 from confidante.records import new_id, utc_now
-from confidante.training.adapters import PARTIAL_SUFFIX, TRAINING_MANIFEST, adapters_root
 from confidante.training.batch import Batch, file_name, read_batch, read_jsonl, row_key
 from confidante.training.evaluate import mean_loss, preference_accuracy
 
@@ -166,9 +167,7 @@ def load_rows(batch: Batch, user_id: str | None = None) -> TrainingRows:
 
 def base_model_dir(settings: Settings) -> Path:
     """The Hugging Face folder adapters are trained on: ``model_dir``, else the prepared one."""
-    from confidante.agent.weights import FIX, prepared_model_dir
-
-    path = settings.model_dir or prepared_model_dir(settings.cache_dir)
+    path = generation_model_dir(settings)
     if not (path / "config.json").exists():
         raise ModelNotFoundError(
             f"No model to train at {path}; {FIX}, or set CONFIDANTE_MODEL_DIR to a Hugging Face "

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from confidante.agent.llm import ChatMessages, Completion
-from confidante.agent.weights import FIX, prepared_model_dir
 from confidante.config import Settings
 from confidante.errors import GenerationError, ModelError, ModelNotFoundError
+from confidante.llm.base import ChatMessages, Completion
+from confidante.llm.weights import FIX, generation_model_dir
 
 
 class _DeltaStreamer:
@@ -118,10 +118,10 @@ class TransformersLLM:
 
         The model is ``settings.model_dir``, else the prepared SmolLM2 under ``cache_dir``.
         """
-        from confidante.training.adapters import resolve_adapter
+        from confidante.llm.adapters import resolve_adapter
 
         return cls(
-            settings.model_dir or prepared_model_dir(settings.cache_dir),
+            generation_model_dir(settings),
             adapter_dir=resolve_adapter(settings),
         )
 

@@ -23,6 +23,7 @@ from types import TracebackType
 
 import httpx
 
+from confidante.config import Settings
 from confidante.errors import BackendUnavailableError, ModelError
 
 MARKER = "confidante-vllm.json"
@@ -302,3 +303,8 @@ class VLLMServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def vllm_venv_dir(settings: Settings) -> Path:
+    """Where `confidante models serve` keeps vLLM's virtual environment."""
+    return (settings.vllm_venv_dir or settings.cache_dir / "vllm-venv").expanduser()

@@ -1,10 +1,13 @@
-"""What a fact extractor returns, and the Protocol every extractor implements."""
+"""The graph's vocabulary: the relations it knows, the words that name them, and a candidate fact.
+
+Extractors produce ``FactCandidate``s; the graph reconciles them into facts. Nothing here
+extracts: this module is what both sides agree on.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 # The user's own node in every user graph. First-person statements by the user
 # (a message with no speaker name) are about this entity.
@@ -79,24 +82,41 @@ class FactCandidate:
         return sentence[0].upper() + sentence[1:]
 
 
-class FactExtractor(Protocol):
-    """Finds facts in what a person said."""
+# Words that name a relation to a person; "word=canon" maps an alias, "_" is a space. The
+# rules read "my sister Ana" with them; graph expansion follows "my sister" to Ana.
+_RELATION_TEXT = {
+    "partner": """wife husband partner girlfriend boyfriend spouse fiance=fiancé fiancé
+        fiancee=fiancée fiancée married=spouse engaged=fiancé""",
+    "family": """mother mom=mother mum=mother father dad=father sister brother son daughter aunt
+        uncle cousin grandmother grandma=grandmother grandfather grandpa=grandfather niece nephew
+        child kid=child children=child""",
+    "friend": "friend bestie=best_friend",
+}
 
-    def extract(
-        self, text: str, *, speaker: str, when: datetime | None = None
-    ) -> list[FactCandidate]:
-        """Facts in ``text``; ``speaker`` is the entity that "I" refers to (``SELF`` or a name)."""
-        ...
+# predicate -> {word: canonical role}: "mum" -> "mother", "sister" -> "sister".
+RELATION_ALIASES: dict[str, dict[str, str]] = {
+    predicate: {
+        word.replace("_", " "): (canon or word).replace("_", " ")
+        for word, _, canon in (w.partition("=") for w in text.split())
+    }
+    for predicate, text in _RELATION_TEXT.items()
+}
+
+# word -> (predicate, role); a plain friend has no role, a "bestie" is a best friend.
+RELATION_WORDS: dict[str, tuple[str, str | None]] = {
+    word: (predicate, None if role == "friend" else role)
+    for predicate, words in RELATION_ALIASES.items()
+    for word, role in words.items()
+}
 
 
-class ExtractorChain:
-    """Several extractors as one: the facts of each, in order."""
+def relation_named(word: str) -> tuple[str, str | None] | None:
+    """The (predicate, role) a relation word names, or None.
 
-    def __init__(self, *extractors: FactExtractor) -> None:
-        self.extractors = extractors
-
-    def extract(
-        self, text: str, *, speaker: str, when: datetime | None = None
-    ) -> list[FactCandidate]:
-        """Every extractor's facts in ``text``."""
-        return [c for e in self.extractors for c in e.extract(text, speaker=speaker, when=when)]
+    "sister" -> family/sister, "kids" -> family/child, "wife" -> partner/wife, "friends" -> friend.
+    """
+    word = word.casefold()
+    for candidate in (word, word.removesuffix("s"), word.removesuffix("es")):
+        if candidate in RELATION_WORDS:
+            return RELATION_WORDS[candidate]
+    return None

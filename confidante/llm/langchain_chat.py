@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from confidante.agent.llm import ChatMessages, Completion, approximate_tokens
 from confidante.errors import ConfidanteError, GenerationError
+from confidante.llm.base import ChatMessages, Completion, approximate_tokens
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

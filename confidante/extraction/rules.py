@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from confidante.graph.extraction import PREDICATES, FactCandidate
+from confidante.graph.schema import PREDICATES, RELATION_ALIASES, RELATION_WORDS, FactCandidate
 
 Special = Callable[[re.Match[str], str, float, bool], list[FactCandidate]]
 Cleaner = Callable[[str], list[str]]
@@ -53,12 +53,6 @@ JOBS engineer developer programmer nurse teacher doctor physician surgeon dentis
   producer entrepreneur freelancer counselor counsellor intern receptionist technician
 POSSESSIONS car house apartment flat bike bicycle motorbike motorcycle scooter boat piano guitar
   violin laptop computer camera cabin cottage truck van garden farm yacht kayak drone
-PARTNER wife husband partner girlfriend boyfriend spouse fiance=fiancé fiancé fiancee=fiancée
-  fiancée married=spouse engaged=fiancé
-FAMILY mother mom=mother mum=mother father dad=father sister brother son daughter aunt uncle cousin
-  grandmother grandma=grandmother grandfather grandpa=grandfather niece nephew child kid=child
-  children=child
-FRIEND friend bestie=best_friend
 SPECIES dog puppy=dog cat kitten=cat rabbit bunny=rabbit guinea_pig hamster parrot budgie bird fish
   turtle tortoise horse snake lizard ferret gecko
 DIETS vegetarian vegan pescatarian pescetarian=pescatarian keto gluten-free gluten_free=gluten-free
@@ -72,6 +66,8 @@ _LISTS = {
 
 def _aliases(name: str) -> dict[str, str]:
     """List ``name`` as a mapping: ``"puppy=dog"`` maps "puppy" to "dog", "cat" maps to itself."""
+    if name.lower() in RELATION_ALIASES:  # PARTNER, FAMILY, FRIEND: the graph's own words
+        return RELATION_ALIASES[name.lower()]
     pairs = [w.partition("=") for w in _LISTS[name]]
     return {word: canon or word for word, _, canon in pairs}
 
@@ -80,27 +76,10 @@ _STOP, _LANGUAGES, _VAGUE_FIRST, _VAGUE_MORE, _TO_REJECT, _POSSESSIONS = (
     frozenset(_LISTS[n]) for n in "STOP LANGUAGES VAGUE_FIRST VAGUE TO_REJECT POSSESSIONS".split()
 )
 _VAGUE = _VAGUE_FIRST | _VAGUE_MORE
-_RELATIONS: dict[str, tuple[str, str | None]] = {
-    w: (pred, None if r == "friend" else r)
-    for pred in ("partner", "family", "friend")
-    for w, r in _aliases(pred.upper()).items()
-}
 _SPECIES, _DIETS = _aliases("SPECIES"), _aliases("DIETS")
 
 
-def relation_named(word: str) -> tuple[str, str | None] | None:
-    """The (predicate, role) a relation word names, or None.
-
-    "sister" -> family/sister, "kids" -> family/child, "wife" -> partner/wife, "friends" -> friend.
-    """
-    word = word.casefold()
-    for candidate in (word, word.removesuffix("s"), word.removesuffix("es")):
-        if candidate in _RELATIONS:
-            return _RELATIONS[candidate]
-    return None
-
-
-_NOT_NAMES = _STOP | _LANGUAGES | _VAGUE | set(_RELATIONS) | set(_DIETS)
+_NOT_NAMES = _STOP | _LANGUAGES | _VAGUE | set(RELATION_WORDS) | set(_DIETS)
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -411,7 +390,7 @@ def _job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "my sister Ana", "my wife is called Maria", "Sam is my best friend"."""
     word = _group(m, "role").lower()
-    pred, role = _RELATIONS[word]
+    pred, role = RELATION_WORDS[word]
     if pred == "friend" and _group(m, "mod").lower() in ("best", "closest"):
         role = "best friend"
     link = _group(m, "link").lower()
@@ -473,7 +452,7 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     for obj in _phrase(_rest(m)):
         words = obj.split()
         head = words[-1].lower()
-        if head.rstrip("s") in _SPECIES or head in _SPECIES or head in _RELATIONS:
+        if head.rstrip("s") in _SPECIES or head in _SPECIES or head in RELATION_WORDS:
             continue
         brand = all(_is_name(w) or w.isdigit() for w in words[1:])
         if conf >= 0.9 or head in _POSSESSIONS or brand:

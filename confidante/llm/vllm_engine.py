@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from confidante.agent.llm import ChatMessages, Completion, approximate_tokens
 from confidante.errors import GenerationError, ModelNotFoundError
+from confidante.llm.base import ChatMessages, Completion, approximate_tokens
 
 _request_ids = itertools.count()
 

@@ -35,7 +35,7 @@ SESSION_TWO = [
 
 
 def _session(console: Console, assistant: Assistant, lines: list[str]) -> None:
-    from confidante.cli import print_recollections
+    from confidante.cli.app import print_recollections
 
     for text in lines:
         console.print(f"[bold green]{USER}>[/bold green] {text}")
@@ -49,7 +49,7 @@ def _session(console: Console, assistant: Assistant, lines: list[str]) -> None:
 
 def run_demo(console: Console, data_dir: Path | None = None) -> None:
     """Run both sessions in ``data_dir`` (a fresh temporary directory by default)."""
-    from confidante.cli import prepare_with_progress, print_profile
+    from confidante.cli.app import prepare_with_progress, print_profile
 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="confidante-demo-"))
     settings = Settings().model_copy(update={"data_dir": directory})

@@ -17,7 +17,7 @@ from confidante.errors import ConfidanteError
 from confidante.records import Profile, Recollection
 
 if TYPE_CHECKING:
-    from confidante.agent.vllm_server import VLLMEnvironment
+    from confidante.cli.vllm_server import VLLMEnvironment
 
 app = typer.Typer(
     help="Confidante: a personal assistant that remembers you.",
@@ -41,7 +41,7 @@ def _settings(data_dir: Path | None) -> Settings:
 
 def prepare_with_progress(settings: Settings) -> Path:
     """Prepare the packaged model, showing each step."""
-    from confidante.agent.weights import prepare_model
+    from confidante.llm.weights import prepare_model
 
     with console.status("Preparing the model...") as status:
         return prepare_model(settings.cache_dir, progress=lambda step: status.update(step))
@@ -78,8 +78,7 @@ def models_prepare() -> None:
 
 
 def _vllm_environment(settings: Settings, venv: Path | None) -> VLLMEnvironment:
-    from confidante.agent.backends import vllm_venv_dir
-    from confidante.agent.vllm_server import VLLMEnvironment
+    from confidante.cli.vllm_server import VLLMEnvironment, vllm_venv_dir
 
     environment = VLLMEnvironment(venv or vllm_venv_dir(settings))
     if not environment.is_ready():
@@ -129,8 +128,8 @@ def models_serve(
     """Start vLLM's OpenAI-compatible server on the prepared model; Ctrl-C stops it."""
     import signal
 
-    from confidante.agent.backends import default_model_dir
-    from confidante.agent.vllm_server import VLLMServer
+    from confidante.cli.vllm_server import VLLMServer
+    from confidante.llm.weights import generation_model_dir
 
     settings = Settings()
     lora_modules = _lora_modules(lora or [])
@@ -139,7 +138,7 @@ def models_serve(
     environment = _vllm_environment(settings, venv)
     server = VLLMServer(
         environment.python,
-        default_model_dir(settings),
+        generation_model_dir(settings),
         name=name,
         port=port,
         max_model_len=settings.vllm_max_model_len,
@@ -206,7 +205,7 @@ def chat(user: User, data_dir: DataDir = None) -> None:
 @app.command()
 def demo(data_dir: DataDir = None) -> None:
     """Two sessions in a fresh data directory: tell facts, restart, ask about them."""
-    from confidante.demo import run_demo
+    from confidante.cli.demo import run_demo
 
     run_demo(console, data_dir=data_dir)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from confidante.graph.extraction import FactCandidate
+from confidante.graph.schema import FactCandidate
 
 _VERBS = (
     r"went|go\s+to|joined|signed\s+up\s+for|started|finished|visited|attended|took|bought"

@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from confidante.agent.llm import ChatMessages
 from confidante.errors import ExtractionError
-from confidante.graph.extraction import PREDICATES, SELF
+from confidante.graph.schema import PREDICATES, SELF
+from confidante.llm.base import ChatMessages
 
 # Longest part of one turn shown to the model; the rules still read the whole text.
 MAX_TURN_CHARS = 1_000

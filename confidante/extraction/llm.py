@@ -13,7 +13,9 @@ import logging
 import re
 from collections.abc import Sequence
 
-from confidante.agent.extraction_prompt import (
+from confidante.errors import ExtractionError
+from confidante.extraction.base import FactExtractor
+from confidante.extraction.llm_prompt import (
     ExtractedFact,
     Turn,
     extraction_prompt,
@@ -21,9 +23,8 @@ from confidante.agent.extraction_prompt import (
     read_facts,
     repair_prompt,
 )
-from confidante.agent.llm import ChatLLM, ChatMessages, StructuredLLM
-from confidante.errors import ExtractionError
-from confidante.graph.extraction import PREDICATES, FactCandidate, FactExtractor
+from confidante.graph.schema import PREDICATES, FactCandidate
+from confidante.llm.base import ChatLLM, ChatMessages, StructuredLLM
 
 logger = logging.getLogger(__name__)
 

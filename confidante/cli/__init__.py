@@ -1,0 +1,1 @@
+"""The ``confidante`` command line."""
