@@ -1,5 +1,5 @@
 """``python -m confidante`` runs the CLI."""
 
-from confidante.cli.app import main
+from confidante.cli import main
 
 main()
