@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from confidante import Assistant, Settings
+from confidante import Assistant, Feedback, Settings
 from confidante.llm.base import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
 from confidante.training.distill import Distiller
@@ -130,11 +130,20 @@ def build_ratings(settings: Settings, crowd: list[Person], seed: int = 11) -> in
                 planned["reply"] = preferred if draw < 0.35 else plain
                 turn = assistant.chat(person.user_id, [{"role": "user", "content": question}])
                 if draw < 0.35:
-                    assistant.rate(turn.interaction_id, 5, thumbs=True)
+                    assistant.rate(
+                        Feedback(interaction_id=turn.interaction_id, score=5, thumbs=True)
+                    )
                 elif draw < 0.85:
-                    assistant.rate(turn.interaction_id, 2, thumbs=False, correction=preferred)
+                    assistant.rate(
+                        Feedback(
+                            interaction_id=turn.interaction_id,
+                            score=2,
+                            thumbs=False,
+                            correction=preferred,
+                        )
+                    )
                 else:
-                    assistant.rate(turn.interaction_id, 1)
+                    assistant.rate(Feedback(interaction_id=turn.interaction_id, score=1))
                 rated += 1
     return rated
 

@@ -32,7 +32,7 @@ from confidante.errors import (
     UnknownMemoryError,
     UnknownUserError,
 )
-from confidante.records import Fact, Message, Profile, Rating, Recollection, Reply
+from confidante.records import Fact, Feedback, Message, Profile, Rating, Recollection, Reply
 
 __all__ = [
     "Assistant",
@@ -47,6 +47,7 @@ __all__ = [
     "DataDirNotWritableError",
     "ExtractionError",
     "Fact",
+    "Feedback",
     "GenerationError",
     "GenerationTimeoutError",
     "InsecureBindError",

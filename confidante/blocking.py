@@ -11,7 +11,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from confidante.errors import ConfidanteError
 from confidante.records import (
-    FeedbackSource,
+    Feedback,
     MessageInput,
     Profile,
     Rating,
@@ -39,17 +39,7 @@ class AsyncMemoryAPI(Protocol):
 
     async def profile(self, user_id: str) -> Profile: ...
 
-    async def rate(
-        self,
-        interaction_id: str,
-        score: int | None = None,
-        comment: str | None = None,
-        *,
-        thumbs: bool | None = None,
-        correction: str | None = None,
-        source: FeedbackSource = "sdk",
-        user_id: str | None = None,
-    ) -> Rating: ...
+    async def rate(self, feedback: Feedback) -> Rating: ...
 
     async def memories(self, user_id: str) -> list[Recollection]: ...
 
@@ -116,29 +106,9 @@ class Blocking(Generic[InnerT]):
         """See ``AsyncAssistant.profile``."""
         return self._run(self.inner.profile(user_id))
 
-    def rate(
-        self,
-        interaction_id: str,
-        score: int | None = None,
-        comment: str | None = None,
-        *,
-        thumbs: bool | None = None,
-        correction: str | None = None,
-        source: FeedbackSource = "sdk",
-        user_id: str | None = None,
-    ) -> Rating:
+    def rate(self, feedback: Feedback) -> Rating:
         """See ``AsyncAssistant.rate``."""
-        return self._run(
-            self.inner.rate(
-                interaction_id,
-                score,
-                comment,
-                thumbs=thumbs,
-                correction=correction,
-                source=source,
-                user_id=user_id,
-            )
-        )
+        return self._run(self.inner.rate(feedback))
 
     def memories(self, user_id: str) -> list[Recollection]:
         """See ``AsyncAssistant.memories``."""

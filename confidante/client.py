@@ -23,7 +23,7 @@ import httpx
 from confidante.blocking import Blocking
 from confidante.errors import RemoteError
 from confidante.records import (
-    FeedbackSource,
+    Feedback,
     Message,
     MessageInput,
     Profile,
@@ -157,29 +157,19 @@ class AsyncClient:
             await self._call("GET", "/v1/profile", params={"user": user_id})
         )
 
-    async def rate(
-        self,
-        interaction_id: str,
-        score: int | None = None,
-        comment: str | None = None,
-        *,
-        thumbs: bool | None = None,
-        correction: str | None = None,
-        source: FeedbackSource = "sdk",
-        user_id: str | None = None,
-    ) -> Rating:
-        """See ``AsyncAssistant.rate``; without ``user_id``, the key's own user rates.
+    async def rate(self, feedback: Feedback) -> Rating:
+        """See ``AsyncAssistant.rate``; without ``feedback.user_id``, the key's own user rates.
 
-        The server records feedback sent over HTTP with source "http"; ``source`` is here so
-        that the signature is the assistant's.
+        The server records feedback sent over HTTP with source "http", whatever
+        ``feedback.source`` says.
         """
         body = {
-            "interaction_id": interaction_id,
-            "score": score,
-            "thumbs": thumbs,
-            "comment": comment,
-            "correction": correction,
-            "user": user_id,
+            "interaction_id": feedback.interaction_id,
+            "score": feedback.score,
+            "thumbs": feedback.thumbs,
+            "comment": feedback.comment,
+            "correction": feedback.correction,
+            "user": feedback.user_id,
         }
         return Rating.model_validate(await self._call("POST", "/v1/feedback", json=body))
 

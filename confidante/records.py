@@ -7,9 +7,18 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from confidante.errors import InvalidMessageError, MessageTooLargeError
+from confidante.errors import InvalidMessageError, InvalidRatingError, MessageTooLargeError
 
 Role = Literal["system", "user", "assistant"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
@@ -18,6 +27,7 @@ RecollectionKind = Literal["fact", "message", "profile"]
 
 FeedbackSource = Literal["sdk", "http", "cli"]
 FEEDBACK_SOURCES: tuple[str, ...] = ("sdk", "http", "cli")
+RATING_SCALE = (1, 5)
 
 
 def utc_now() -> datetime:
@@ -115,6 +125,96 @@ class Rating(BaseModel):
     correction: str | None = None
     source: FeedbackSource = "sdk"
     created_at: datetime
+
+
+class Feedback(BaseModel):
+    """What ``rate`` takes: a person's feedback on one reply, a score (1-5), thumbs, or both.
+
+    ``correction`` is the reply the person wanted; ``source`` says where the feedback came
+    from ("sdk", "http", "cli"). With ``user_id``, only that user's interactions can be rated:
+    any other id is reported as unknown, so one user cannot probe another's. Every check
+    raises ``InvalidRatingError`` (never pydantic's ``ValidationError``); the length limit,
+    which is a setting, is checked by ``rate`` (see ``check_length``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    interaction_id: str
+    score: int | None = None
+    thumbs: bool | None = None
+    comment: str | None = None
+    correction: str | None = None
+    source: FeedbackSource = "sdk"
+    user_id: str | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _typed_errors(cls, data: Any, handler: ModelWrapValidatorHandler[Feedback]) -> Feedback:
+        """Report what the field validators below do not check as ``InvalidRatingError``."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "feedback"
+            raise InvalidRatingError(f"{where}: {first['msg']}") from None
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _score_on_scale(cls, score: object) -> object:
+        low, high = RATING_SCALE
+        # Checked before pydantic's coercion, which would take True as 1 and 5.0 as 5.
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high
+        ):
+            raise InvalidRatingError(
+                f"score must be an integer from {low} to {high}; got {score!r}."
+            )
+        return score
+
+    @field_validator("thumbs", mode="before")
+    @classmethod
+    def _thumbs_is_bool(cls, thumbs: object) -> object:
+        if thumbs is not None and not isinstance(thumbs, bool):
+            raise InvalidRatingError(f"thumbs must be True, False or None; got {thumbs!r}.")
+        return thumbs
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _known_source(cls, source: object) -> object:
+        if source not in FEEDBACK_SOURCES:
+            raise InvalidRatingError(
+                f"source must be one of {', '.join(FEEDBACK_SOURCES)}; got {source!r}."
+            )
+        return source
+
+    @field_validator("comment", "correction", mode="before")
+    @classmethod
+    def _text_or_none(cls, text: object, info: ValidationInfo) -> object:
+        if text is not None and not isinstance(text, str):
+            raise InvalidRatingError(f"{info.field_name} must be a string or None.")
+        return text
+
+    @field_validator("correction")
+    @classmethod
+    def _correction_not_blank(cls, correction: str | None) -> str | None:
+        if correction is not None and not correction.strip():
+            raise InvalidRatingError("correction is empty; give the reply you wanted, or None.")
+        return correction
+
+    @model_validator(mode="after")
+    def _score_or_thumbs(self) -> Feedback:
+        if self.score is None and self.thumbs is None:
+            low, high = RATING_SCALE
+            raise InvalidRatingError(
+                f"Give a score from {low} to {high}, thumbs=True/False, or both."
+            )
+        return self
+
+    def check_length(self, max_chars: int) -> None:
+        """Raise ``InvalidRatingError`` if the comment or correction is over ``max_chars``."""
+        for name, text in (("comment", self.comment), ("correction", self.correction)):
+            if text is not None and len(text) > max_chars:
+                raise InvalidRatingError(f"{name} is longer than CONFIDANTE_MAX_MESSAGE_CHARS.")
 
 
 MessageInput = Message | Mapping[str, Any]

@@ -11,6 +11,7 @@ from confidante import (
     Assistant,
     AsyncAssistant,
     DataDirNotWritableError,
+    Feedback,
     InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
@@ -145,14 +146,16 @@ def test_moving_closes_the_old_home(assistant: Assistant):
 
 def test_rate(assistant: Assistant):
     reply = assistant.chat("maria", say("Hello there"))
-    rating = assistant.rate(reply.interaction_id, 4, "useful")
+    rating = assistant.rate(
+        Feedback(interaction_id=reply.interaction_id, score=4, comment="useful")
+    )
     assert rating.user_id == "maria" and rating.score == 4
     assert assistant.export("maria")["ratings"][0]["comment"] == "useful"
     with pytest.raises(UnknownInteractionError, match="interaction_id of a Reply"):
-        assistant.rate("int_nope", 3)
+        assistant.rate(Feedback(interaction_id="int_nope", score=3))
     for bad in (0, 6, 2.5, True, "5"):
         with pytest.raises(InvalidRatingError, match="from 1 to 5"):
-            assistant.rate(reply.interaction_id, bad)  # type: ignore[arg-type]
+            Feedback(interaction_id=reply.interaction_id, score=bad)  # type: ignore[arg-type]
 
 
 def test_bad_input_raises_and_stores_nothing(assistant: Assistant, settings: Settings):
@@ -207,7 +210,7 @@ def test_forget_leaves_no_trace(settings: Settings):
     with Assistant.open(settings=settings, llm=ScriptedLLM(), embeddings=HashEmbedder()) as a:
         a.observe("other", say("I live in Lima."))
         reply = a.chat("victim", say(f"My name is {marker} and I live in {marker}ville."))
-        a.rate(reply.interaction_id, 5)
+        a.rate(Feedback(interaction_id=reply.interaction_id, score=5))
         a.observe("victim", say(f"I love {marker} pie.", id="x1"))
         assert a.recall("victim", marker)
         a.forget("victim")
@@ -306,8 +309,13 @@ def test_memories_can_be_listed_and_deleted(assistant: Assistant):
 def test_rating_is_scoped_to_the_user_when_asked(assistant: Assistant):
     reply = assistant.chat("kim", say("Hello"))
     with pytest.raises(UnknownInteractionError):
-        assistant.rate(reply.interaction_id, 5, user_id="mallory")
-    assert assistant.rate(reply.interaction_id, 5, user_id="kim").user_id == "kim"
+        assistant.rate(Feedback(interaction_id=reply.interaction_id, score=5, user_id="mallory"))
+    assert (
+        assistant.rate(
+            Feedback(interaction_id=reply.interaction_id, score=5, user_id="kim")
+        ).user_id
+        == "kim"
+    )
 
 
 def test_max_tokens_per_reply(settings: Settings):

@@ -15,6 +15,7 @@ from confidante import (
     AsyncClient,
     AuthenticationError,
     Client,
+    Feedback,
     InvalidMessageError,
     InvalidRatingError,
     PermissionDeniedError,
@@ -67,7 +68,7 @@ def test_sync_client_round_trip(keyed: Live):
         ) == ["obs-1"]
         assert any("Lisbon" in r.text for r in client.recall("maria", "where does Maria live", k=3))
         assert "Maria lives in Lisbon" in client.profile("maria").lines()
-        rating = client.rate(reply.interaction_id, 4, comment="good")
+        rating = client.rate(Feedback(interaction_id=reply.interaction_id, score=4, comment="good"))
         assert rating.user_id == "maria" and rating.score == 4
         memories = client.memories("maria")
         client.delete_memory("maria", memories[0].id)
@@ -82,9 +83,9 @@ def test_sync_client_raises_the_assistants_errors(keyed: Live):
         with pytest.raises(InvalidMessageError):
             client.chat("sam", say("   "))
         with pytest.raises(InvalidRatingError):
-            client.rate("int_nope", 9)
+            client.rate(Feedback(interaction_id="int_nope", score=9))
         with pytest.raises(UnknownInteractionError):
-            client.rate("int_nope", 3)
+            client.rate(Feedback(interaction_id="int_nope", score=3))
         with pytest.raises(UnknownMemoryError):
             client.delete_memory("sam", "doc:nope/with slash")
         with pytest.raises(PermissionDeniedError):
@@ -104,7 +105,11 @@ def test_async_client_with_admin_key(keyed: Live):
             reply = await client.chat("pat", say("I live in Rome."))
             items = [i async for i in client.chat_stream("pat", say("hi again"))]
             assert isinstance(items[-1], Reply) and items[-1].content == "You said again"
-            assert (await client.rate(reply.interaction_id, 5, user_id="pat")).user_id == "pat"
+            assert (
+                await client.rate(
+                    Feedback(interaction_id=reply.interaction_id, score=5, user_id="pat")
+                )
+            ).user_id == "pat"
             assert (await client.profile("pat")).user_id == "pat"
             assert await client.recall("pat", "Rome")
             await client.forget("pat")

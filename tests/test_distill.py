@@ -12,7 +12,7 @@ import pytest
 from datasets import load_dataset
 from typer.testing import CliRunner
 
-from confidante import Assistant, AsyncAssistant, Settings
+from confidante import Assistant, AsyncAssistant, Feedback, Settings
 from confidante.cli.app import app as cli_app
 from confidante.llm.base import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
@@ -59,9 +59,11 @@ def rows(b: Batch, kind: str) -> list[dict]:
 
 def test_batch_files_load_with_datasets_and_match_schemas(a: Assistant):
     liked = a.chat("maria", say("Recommend a book"))
-    a.rate(liked.interaction_id, 5)
+    a.rate(Feedback(interaction_id=liked.interaction_id, score=5))
     thumbs = a.chat("maria", say("Recommend a film"))
-    a.rate(thumbs.interaction_id, thumbs=False, correction="Try Tabu (2012).")
+    a.rate(
+        Feedback(interaction_id=thumbs.interaction_id, thumbs=False, correction="Try Tabu (2012).")
+    )
     prompt = a.export("maria")["interactions"][0]["prompt"]
 
     outcome = distiller(a).run()
@@ -95,9 +97,9 @@ def test_dpo_pairs_replies_to_one_prompt_rated_differently(distilling: Settings)
     with Assistant.open(settings=distilling, llm=llm, embeddings=HashEmbedder()) as a:
         # Each person's first question: the same system prompt and turn, so the same prompt.
         good, bad, same = (a.chat(user, say("Say hello")) for user in ("ann", "bob", "cy"))
-        a.rate(good.interaction_id, 5)
-        a.rate(bad.interaction_id, 1)
-        a.rate(same.interaction_id, 2)
+        a.rate(Feedback(interaction_id=good.interaction_id, score=5))
+        a.rate(Feedback(interaction_id=bad.interaction_id, score=1))
+        a.rate(Feedback(interaction_id=same.interaction_id, score=2))
         b = distiller(a).run().batch
         assert b is not None
         pairs = rows(b, "dpo")
@@ -114,7 +116,11 @@ def test_validation_split_is_deterministic(distilling: Settings):
     settings = distilling.model_copy(update={"distill_validation_fraction": 0.5})
     with Assistant.open(settings=settings, llm=ScriptedLLM(answer), embeddings=HashEmbedder()) as a:
         for i in range(12):
-            a.rate(a.chat("u", say(f"question {i}")).interaction_id, thumbs=True)
+            a.rate(
+                Feedback(
+                    interaction_id=a.chat("u", say(f"question {i}")).interaction_id, thumbs=True
+                )
+            )
         b = distiller(a).run().batch
         assert b is not None
         counts = b.manifest["counts"]["kto"]
@@ -137,7 +143,13 @@ def test_personal_identifiers_are_scrubbed():
 
 def test_batches_hold_no_personal_identifiers(a: Assistant):
     reply = a.chat("eve", say("My email is eve@example.com and I live at 9 Elm Street, ok"))
-    a.rate(reply.interaction_id, 5, correction="Noted, I will call 415-555-0134.")
+    a.rate(
+        Feedback(
+            interaction_id=reply.interaction_id,
+            score=5,
+            correction="Noted, I will call 415-555-0134.",
+        )
+    )
     b = distiller(a).run().batch
     assert b is not None
     text = "".join((b.path / name).read_text() for name in b.manifest["files"])
@@ -147,18 +159,22 @@ def test_batches_hold_no_personal_identifiers(a: Assistant):
 
 def test_users_who_opted_out_are_left_out(a: Assistant):
     a.set_training_opt_out("private", True)
-    a.rate(a.chat("private", say("A secret question")).interaction_id, 5)
-    a.rate(a.chat("open", say("A public question")).interaction_id, 5)
+    a.rate(
+        Feedback(interaction_id=a.chat("private", say("A secret question")).interaction_id, score=5)
+    )
+    a.rate(
+        Feedback(interaction_id=a.chat("open", say("A public question")).interaction_id, score=5)
+    )
     b = distiller(a).run().batch
     assert b is not None and b.manifest["users"] == ["open"]
     assert "secret" not in (b.path / "sft.train.jsonl").read_text()
 
 
 def test_forget_removes_the_users_rows_from_every_batch(a: Assistant):
-    a.rate(a.chat("gone", say("Forget zebra")).interaction_id, 5)
-    a.rate(a.chat("kept", say("Keep lion")).interaction_id, 5)
+    a.rate(Feedback(interaction_id=a.chat("gone", say("Forget zebra")).interaction_id, score=5))
+    a.rate(Feedback(interaction_id=a.chat("kept", say("Keep lion")).interaction_id, score=5))
     first = distiller(a).run().batch
-    a.rate(a.chat("gone", say("And giraffe")).interaction_id, thumbs=True)
+    a.rate(Feedback(interaction_id=a.chat("gone", say("And giraffe")).interaction_id, thumbs=True))
     second = distiller(a).run().batch
     assert first and second and first.batch_id != second.batch_id
 
@@ -175,11 +191,13 @@ def test_forget_removes_the_users_rows_from_every_batch(a: Assistant):
 
 def test_a_run_with_nothing_new_or_too_little_writes_nothing(a: Assistant, distilling: Settings):
     assert distiller(a).run().message == "Nothing rated since the last batch."
-    a.rate(a.chat("u", say("One")).interaction_id, 5)
+    a.rate(Feedback(interaction_id=a.chat("u", say("One")).interaction_id, score=5))
     assert distiller(a).run().batch is not None
     again = distiller(a).run()
     assert again.batch is None and "Nothing rated" in again.message
-    a.rate(a.chat("u", say("Two")).interaction_id, 1)  # a low score: no example
+    a.rate(
+        Feedback(interaction_id=a.chat("u", say("Two")).interaction_id, score=1)
+    )  # a low score: no example
     assert "Only 0 training examples" in distiller(a).run().message
     assert len(distiller(a).batches()) == 1
 
@@ -187,7 +205,7 @@ def test_a_run_with_nothing_new_or_too_little_writes_nothing(a: Assistant, disti
 def test_a_crash_mid_write_leaves_no_batch_and_the_cursor_unchanged(
     a: Assistant, monkeypatch: pytest.MonkeyPatch
 ):
-    a.rate(a.chat("u", say("Crash")).interaction_id, thumbs=True)
+    a.rate(Feedback(interaction_id=a.chat("u", say("Crash")).interaction_id, thumbs=True))
     d = distiller(a)
     written: list[Path] = []
 
@@ -212,7 +230,7 @@ def test_a_crash_mid_write_leaves_no_batch_and_the_cursor_unchanged(
 
 
 def test_a_batch_renamed_before_the_cursor_moved_is_not_written_twice(a: Assistant):
-    a.rate(a.chat("u", say("Once")).interaction_id, 5)
+    a.rate(Feedback(interaction_id=a.chat("u", say("Once")).interaction_id, score=5))
     d = distiller(a)
     b = d.run().batch
     assert b is not None
@@ -222,7 +240,7 @@ def test_a_batch_renamed_before_the_cursor_moved_is_not_written_twice(a: Assista
 
 
 def test_concurrent_runs_write_one_batch(a: Assistant):
-    a.rate(a.chat("u", say("Concurrent")).interaction_id, 5)
+    a.rate(Feedback(interaction_id=a.chat("u", say("Concurrent")).interaction_id, score=5))
     d = distiller(a)
     outcomes = []
     threads = [threading.Thread(target=lambda: outcomes.append(d.run())) for _ in range(4)]
@@ -242,7 +260,7 @@ async def test_the_scheduler_runs_on_an_interval_and_stops(distilling: Settings)
         scheduler = DistillScheduler(a.distiller, 0.05)
         scheduler.start()
         reply = await a.chat("u", say("Scheduled"))
-        await a.rate(reply.interaction_id, 5)
+        await a.rate(Feedback(interaction_id=reply.interaction_id, score=5))
         for _ in range(100):
             if a.distiller.batches():
                 break
@@ -259,7 +277,7 @@ def test_cli_distill_prints_the_batch(distilling: Settings, monkeypatch: pytest.
     with Assistant.open(
         settings=distilling, llm=ScriptedLLM(answer), embeddings=HashEmbedder()
     ) as a:
-        a.rate(a.chat("u", say("From the shell")).interaction_id, 5)
+        a.rate(Feedback(interaction_id=a.chat("u", say("From the shell")).interaction_id, score=5))
     monkeypatch.setenv("CONFIDANTE_DISTILL_MIN_EXAMPLES", "1")
     runner = CliRunner()
     args = ["distill", "--data-dir", str(distilling.data_dir)]

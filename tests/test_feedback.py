@@ -10,7 +10,7 @@ import pytest
 import test_serving_helpers as helpers
 from test_serving_helpers import Live
 
-from confidante import Assistant, Client, InvalidRatingError, Settings
+from confidante import Assistant, Client, Feedback, InvalidRatingError, Settings
 from confidante.database import Database
 from confidante.memory.journal import Journal
 
@@ -24,10 +24,17 @@ def say(text: str) -> list[dict[str, str]]:
 def test_feedback_round_trips_through_the_journal(assistant: Assistant):
     reply = assistant.chat("maria", say("Suggest a dinner place"))
     rating = assistant.rate(
-        reply.interaction_id, thumbs=False, correction="Try Cervejaria Ramiro.", source="cli"
+        Feedback(
+            interaction_id=reply.interaction_id,
+            thumbs=False,
+            correction="Try Cervejaria Ramiro.",
+            source="cli",
+        )
     )
     assert rating.score is None and rating.thumbs is False and rating.source == "cli"
-    both = assistant.rate(reply.interaction_id, 4, "better", thumbs=True)
+    both = assistant.rate(
+        Feedback(interaction_id=reply.interaction_id, score=4, comment="better", thumbs=True)
+    )
     assert both.source == "sdk"
     stored = assistant.inner.journal.ratings("maria")
     assert stored == [rating, both]
@@ -37,20 +44,36 @@ def test_feedback_round_trips_through_the_journal(assistant: Assistant):
 
 
 @pytest.mark.parametrize(
-    ("args", "kwargs", "message"),
+    ("fields", "message"),
     [
-        ((), {}, "score from 1 to 5, thumbs"),
-        ((), {"thumbs": "up"}, "thumbs must be"),
-        ((), {"thumbs": True, "source": "email"}, "source must be one of"),
-        ((), {"thumbs": True, "correction": "  "}, "correction is empty"),
-        ((), {"thumbs": True, "correction": 3}, "correction must be a string"),
-        ((9,), {"thumbs": True}, "from 1 to 5"),
+        ({}, "score from 1 to 5, thumbs"),
+        ({"thumbs": "up"}, "thumbs must be"),
+        ({"thumbs": True, "source": "email"}, "source must be one of"),
+        ({"thumbs": True, "correction": "  "}, "correction is empty"),
+        ({"thumbs": True, "correction": 3}, "correction must be a string"),
+        ({"score": 9, "thumbs": True}, "from 1 to 5"),
+        ({"thumbs": True, "stars": 4}, "stars: Extra inputs are not permitted"),
+        ({"thumbs": True, "user_id": 7}, "user_id: Input should be a valid string"),
     ],
 )
-def test_bad_feedback_is_a_typed_error(assistant: Assistant, args, kwargs, message):
+def test_bad_feedback_is_a_typed_error(assistant: Assistant, fields, message):
     reply = assistant.chat("maria", say("Hello"))
     with pytest.raises(InvalidRatingError, match=message):
-        assistant.rate(reply.interaction_id, *args, **kwargs)
+        assistant.rate(Feedback(interaction_id=reply.interaction_id, **fields))
+    assert assistant.inner.journal.ratings("maria") == []
+
+
+def test_feedback_over_the_length_limit_is_a_typed_error(assistant: Assistant, settings: Settings):
+    reply = assistant.chat("maria", say("Hello"))
+    long = "x" * (settings.max_message_chars + 1)
+    for feedback in (
+        Feedback(interaction_id=reply.interaction_id, thumbs=True, comment=long),
+        Feedback(interaction_id=reply.interaction_id, thumbs=True, correction=long),
+    ):
+        with pytest.raises(InvalidRatingError, match="longer than CONFIDANTE_MAX_MESSAGE_CHARS"):
+            assistant.rate(feedback)
+    with pytest.raises(InvalidRatingError, match="rate takes a confidante.Feedback"):
+        assistant.rate(reply.interaction_id)  # type: ignore[arg-type]
     assert assistant.inner.journal.ratings("maria") == []
 
 
@@ -67,10 +90,12 @@ def test_feedback_over_http_and_the_client(keyed: Live):
         empty = http.post("/feedback", json={"interaction_id": interaction}, headers=maria)
         assert empty.status_code == 400
     with Client(keyed.url, api_key=keyed.keys["maria"]) as client:
-        rated = client.rate(interaction, 5, thumbs=True, correction="Hello, Maria.")
+        rated = client.rate(
+            Feedback(interaction_id=interaction, score=5, thumbs=True, correction="Hello, Maria.")
+        )
         assert (rated.score, rated.thumbs, rated.source) == (5, True, "http")
         with pytest.raises(InvalidRatingError):
-            client.rate(interaction)
+            client.rate(Feedback(interaction_id=interaction))
 
 
 def test_an_old_ratings_table_is_migrated_keeping_its_rows(tmp_path: Path):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from confidante import Assistant, Settings
+from confidante import Assistant, Feedback, Settings
 from confidante.errors import TrainingError
 from confidante.llm.adapters import UserAdapters, adapters_root, list_adapters
 from confidante.llm.base import ChatMessages
@@ -149,7 +149,13 @@ def test_forget_deletes_the_adapters_and_the_user_is_answered_by_the_base_model(
     with Assistant.open(settings=training, llm=llm, embeddings=HashEmbedder()) as a:
         for user in ("ana", "ben"):
             reply = a.chat(user, [{"role": "user", "content": f"I am {user}; where do I live?"}])
-            a.rate(reply.interaction_id, 2, correction=f"{user} lives by the sea.")
+            a.rate(
+                Feedback(
+                    interaction_id=reply.interaction_id,
+                    score=2,
+                    correction=f"{user} lives by the sea.",
+                )
+            )
         assert a.inner.distiller is not None
         outcome = a.inner.distiller.run()
         assert outcome.batch is not None, outcome.message
@@ -186,7 +192,13 @@ def test_a_trained_adapter_records_its_users_and_forget_deletes_it(training: Set
     with Assistant.open(settings=settings, llm=ScriptedLLM(answer), embeddings=HashEmbedder()) as a:
         for user in ("ana", "ben"):
             reply = a.chat(user, [{"role": "user", "content": "Where do I live?"}])
-            a.rate(reply.interaction_id, 2, correction=f"{user} lives by the sea.")
+            a.rate(
+                Feedback(
+                    interaction_id=reply.interaction_id,
+                    score=2,
+                    correction=f"{user} lives by the sea.",
+                )
+            )
         outcome = a.inner.distiller.run() if a.inner.distiller else None
         assert outcome is not None and outcome.batch is not None
         options = TrainOptions(

@@ -12,6 +12,7 @@ from confidante import (
     Assistant,
     BatchNotFoundError,
     CorruptBatchError,
+    Feedback,
     ModelNotFoundError,
     Settings,
     TooFewExamplesError,
@@ -39,7 +40,13 @@ def rated_batch(settings: Settings, questions: int = 3) -> str:
             a.observe(user, [{"role": "user", "content": f"I live in {city}."}])
             for i in range(questions):
                 reply = a.chat(user, [{"role": "user", "content": f"Question {i} about home?"}])
-                a.rate(reply.interaction_id, 2, correction=f"You live in {city}.")
+                a.rate(
+                    Feedback(
+                        interaction_id=reply.interaction_id,
+                        score=2,
+                        correction=f"You live in {city}.",
+                    )
+                )
         outcome = a.inner.distiller.run() if a.inner.distiller else None
     assert outcome is not None and outcome.batch is not None, outcome
     return outcome.batch.batch_id

@@ -44,9 +44,8 @@ from confidante.memory.journal import Journal
 from confidante.memory.retrieval import HybridMemory
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
-    FEEDBACK_SOURCES,
     Fact,
-    FeedbackSource,
+    Feedback,
     Message,
     MessageInput,
     Profile,
@@ -62,7 +61,6 @@ from confidante.records import (
 from confidante.training.distill import Distiller
 from confidante.training.forget import forget_user_adapters
 
-RATING_SCALE = (1, 5)
 # Source messages of the graph's facts about the people a query names, ranked with the rest.
 RELATED_LIMIT = 150
 logger = logging.getLogger("confidante.agent")
@@ -469,67 +467,31 @@ class AsyncAssistant:
         user_id = self._require_user(user_id)
         return Profile(user_id=user_id, facts=self._current_facts(user_id))
 
-    async def rate(
-        self,
-        interaction_id: str,
-        score: int | None = None,
-        comment: str | None = None,
-        *,
-        thumbs: bool | None = None,
-        correction: str | None = None,
-        source: FeedbackSource = "sdk",
-        user_id: str | None = None,
-    ) -> Rating:
-        """Give feedback on a reply; ratings feed fine-tuning batches (``confidante distill``).
+    async def rate(self, feedback: Feedback) -> Rating:
+        """Record feedback on a reply; ratings feed fine-tuning batches (``confidante distill``).
 
-        ``score`` is 1 (bad) to 5 (great), ``thumbs`` True (up) or False (down); give either
-        or both. ``correction`` is the reply you wanted. ``source`` says where the feedback
-        came from ("sdk", "http", "cli"). With ``user_id``, only that user's interactions can
-        be rated: any other id is reported as unknown, so one user cannot probe another's.
+        ``Feedback`` holds the score and/or thumbs, comment, correction and source; with its
+        ``user_id``, only that user's interactions can be rated.
         """
-        self._check_feedback(score, thumbs, source, comment=comment, correction=correction)
-        owner = self.journal.interaction_user(interaction_id, of_user=user_id)
+        if not isinstance(feedback, Feedback):
+            raise InvalidRatingError(
+                f"rate takes a confidante.Feedback, not a {type(feedback).__name__}; "
+                "pass Feedback(interaction_id=..., score=...)."
+            )
+        feedback.check_length(self.settings.max_message_chars)
+        owner = self.journal.interaction_user(feedback.interaction_id, of_user=feedback.user_id)
         rating = Rating(
-            interaction_id=interaction_id,
+            interaction_id=feedback.interaction_id,
             user_id=owner,
-            score=score,
-            thumbs=thumbs,
-            comment=comment,
-            correction=correction,
-            source=source,
+            score=feedback.score,
+            thumbs=feedback.thumbs,
+            comment=feedback.comment,
+            correction=feedback.correction,
+            source=feedback.source,
             created_at=utc_now(),
         )
         self.journal.add_rating(rating)
         return rating
-
-    def _check_feedback(
-        self, score: object, thumbs: object, source: object, **texts: object
-    ) -> None:
-        low, high = RATING_SCALE
-        if score is None and thumbs is None:
-            raise InvalidRatingError(
-                f"Give a score from {low} to {high}, thumbs=True/False, or both."
-            )
-        if score is not None and (
-            isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high
-        ):
-            raise InvalidRatingError(
-                f"score must be an integer from {low} to {high}; got {score!r}."
-            )
-        if thumbs is not None and not isinstance(thumbs, bool):
-            raise InvalidRatingError(f"thumbs must be True, False or None; got {thumbs!r}.")
-        if source not in FEEDBACK_SOURCES:
-            raise InvalidRatingError(
-                f"source must be one of {', '.join(FEEDBACK_SOURCES)}; got {source!r}."
-            )
-        for name, text in texts.items():
-            if text is not None and not isinstance(text, str):
-                raise InvalidRatingError(f"{name} must be a string or None.")
-            if isinstance(text, str) and len(text) > self.settings.max_message_chars:
-                raise InvalidRatingError(f"{name} is longer than CONFIDANTE_MAX_MESSAGE_CHARS.")
-        correction = texts.get("correction")
-        if isinstance(correction, str) and not correction.strip():
-            raise InvalidRatingError("correction is empty; give the reply you wanted, or None.")
 
     async def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
         """Keep ``user_id``'s interactions out of training batches from now on (or let them in).

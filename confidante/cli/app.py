@@ -286,11 +286,19 @@ def rate(
 ) -> None:
     """Rate a reply (score and/or thumbs); ratings become training data (`confidante distill`)."""
     from confidante.agent.sync import Assistant
+    from confidante.records import Feedback
 
     up = None if thumbs is None else thumbs is Thumbs.up
     with Assistant.open(settings=_settings(data_dir)) as assistant:
         rating = assistant.rate(
-            interaction_id, score, comment, thumbs=up, correction=correction, source="cli"
+            Feedback(
+                interaction_id=interaction_id,
+                score=score,
+                comment=comment,
+                thumbs=up,
+                correction=correction,
+                source="cli",
+            )
         )
     console.print(f"Rated [bold]{rating.interaction_id}[/bold] of {rating.user_id}.")
 

@@ -188,15 +188,7 @@ class Handlers:
     async def feedback(self, user_id: str, request: p.FeedbackRequest) -> Rating:
         """Rate one of the user's own interactions."""
         log_ignored(request, "feedback request")
-        return await self.assistant.rate(
-            request.interaction_id,
-            request.score,
-            request.comment,
-            thumbs=request.thumbs,
-            correction=request.correction,
-            source="http",
-            user_id=user_id,
-        )
+        return await self.assistant.rate(request.to_feedback(user_id))
 
     async def ready(self) -> dict[str, str]:
         """Whether the stores answer and the model is there (its files, or its server)."""

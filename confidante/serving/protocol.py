@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from confidante.errors import InvalidMessageError
-from confidante.records import Recollection
+from confidante.records import Feedback, Recollection
 
 
 class OpenRequest(BaseModel):
@@ -194,6 +194,18 @@ class FeedbackRequest(OpenRequest):
     comment: str | None = None
     correction: str | None = None
     user: str | None = None
+
+    def to_feedback(self, user_id: str) -> Feedback:
+        """The feedback record for ``user_id``, who may rate only their own interactions."""
+        return Feedback(
+            interaction_id=self.interaction_id,
+            score=self.score,
+            thumbs=self.thumbs,
+            comment=self.comment,
+            correction=self.correction,
+            source="http",
+            user_id=user_id,
+        )
 
 
 class RecollectionList(BaseModel):
