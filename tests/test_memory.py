@@ -8,7 +8,8 @@ from confidante.database import Database
 from confidante.memory.chroma import ChromaVectorIndex
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.lexical import LexicalIndex, terms
-from confidante.memory.retrieval import HybridMemory, reciprocal_rank_fusion
+from confidante.memory.ranking import reciprocal_rank_fusion
+from confidante.memory.retrieval import HybridMemory
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
