@@ -25,11 +25,12 @@ from confidante import (
     UnknownMemoryError,
     UnknownUserError,
 )
+from confidante.llm.base import ChatMessages
 
 keyed = helpers.keyed  # a module-scoped fixture
 
 
-def say(text: str) -> list[dict[str, str]]:
+def say(text: str) -> ChatMessages:
     return [{"role": "user", "content": text}]
 
 

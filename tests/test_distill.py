@@ -23,7 +23,7 @@ from confidante.training.scheduler import DistillScheduler
 from confidante.training.scrub import luhn_valid, scrub
 
 
-def say(text: str) -> list[dict[str, str]]:
+def say(text: str) -> ChatMessages:
     return [{"role": "user", "content": text}]
 
 

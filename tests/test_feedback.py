@@ -12,12 +12,13 @@ from test_serving_helpers import Live
 
 from confidante import Assistant, Client, Feedback, InvalidRatingError, Settings
 from confidante.database import Database
+from confidante.llm.base import ChatMessages
 from confidante.memory.journal import Journal
 
 keyed = helpers.keyed  # a module-scoped fixture
 
 
-def say(text: str) -> list[dict[str, str]]:
+def say(text: str) -> ChatMessages:
     return [{"role": "user", "content": text}]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from confidante import AsyncAssistant, Settings
 from confidante.database import Database
+from confidante.llm.base import ChatMessages
 from confidante.memory.chroma import ChromaVectorIndex
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.pending import VectorBuffer
@@ -103,7 +104,7 @@ def test_chroma_store_uses_a_write_ahead_log(tmp_path: Path):
     conn.close()
 
 
-def say(text: str) -> list[dict[str, str]]:
+def say(text: str) -> ChatMessages:
     return [{"role": "user", "content": text}]
 
 

@@ -94,7 +94,7 @@ def build_prompt(
             + "\n".join(f"- {_dated(r)}" for r in kept_memories)
         )
 
-    kept_history: list[dict[str, str]] = []
+    kept_history: ChatMessages = []
     for message in reversed(history):
         chat = _as_chat(message)
         cost = count_tokens(chat["content"]) + 4

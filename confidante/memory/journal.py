@@ -11,6 +11,7 @@ from typing import Any
 
 from confidante.database import Database
 from confidante.errors import UnknownInteractionError
+from confidante.llm.base import ChatMessages
 from confidante.records import Message, Rating, Recollection
 
 SCHEMA = """
@@ -103,7 +104,7 @@ class RatedTurn:
 
     seq: int
     rating: Rating
-    prompt: list[dict[str, str]]
+    prompt: ChatMessages
     reply: str
 
 
@@ -209,7 +210,7 @@ class Journal:
         request_ids: list[str],
         reply: Message,
         context: list[Recollection],
-        prompt: list[dict[str, str]],
+        prompt: ChatMessages,
         model: str,
     ) -> None:
         """Store one turn: the reply message and what went into generating it, atomically."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-Chat = list[dict[str, str]]
+from confidante.llm.base import ChatMessages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +28,7 @@ class ReplyLoss:
         return self.nll / max(self.tokens, 1)
 
 
-def reply_loss(model: Any, tokenizer: Any, prompt: Chat, reply: Chat) -> ReplyLoss:
+def reply_loss(model: Any, tokenizer: Any, prompt: ChatMessages, reply: ChatMessages) -> ReplyLoss:
     """The loss of ``reply`` after ``prompt`` under ``model``."""
     import torch
 

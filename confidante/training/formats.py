@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from confidante.llm.base import ChatMessages
 from confidante.memory.journal import RatedTurn
 from confidante.training.scrub import scrub_messages
 
@@ -27,7 +28,6 @@ Kind = Literal["sft", "dpo", "kto"]
 KINDS: tuple[Kind, ...] = ("sft", "dpo", "kto")
 Split = Literal["train", "validation"]
 SPLITS: tuple[Split, ...] = ("train", "validation")
-Chat = list[dict[str, str]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +36,7 @@ class Feedback:
 
     interaction_id: str
     user_id: str
-    prompt: Chat
+    prompt: ChatMessages
     reply: str
     score: int | None
     thumbs: bool | None
@@ -90,7 +90,7 @@ def collect(turns: Iterable[RatedTurn]) -> list[Feedback]:
     ]
 
 
-def _assistant(text: str) -> Chat:
+def _assistant(text: str) -> ChatMessages:
     return [{"role": "assistant", "content": text}]
 
 
@@ -105,7 +105,7 @@ def sft_examples(feedback: list[Feedback], min_score: int) -> list[Example]:
     return examples
 
 
-def _pair(prompt: Chat, chosen: str, rejected: str, ids: list[str]) -> Example:
+def _pair(prompt: ChatMessages, chosen: str, rejected: str, ids: list[str]) -> Example:
     row = {"prompt": prompt, "chosen": _assistant(chosen), "rejected": _assistant(rejected)}
     return Example(kind="dpo", row=row, interaction_ids=ids)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from confidante.llm.base import ChatMessages
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 PHONE = re.compile(r"(?<![\w+])\+?(?:\(\d{1,4}\)|\d)[\d ().-]{5,18}\d(?!\w)")
@@ -54,6 +56,6 @@ def scrub(text: str) -> str:
     return PHONE.sub(_phone, text)
 
 
-def scrub_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+def scrub_messages(messages: ChatMessages) -> ChatMessages:
     """Chat messages with every content scrubbed."""
     return [{**m, "content": scrub(m["content"])} for m in messages]
