@@ -1,5 +1,5 @@
-# Two commands matter: `make demo` and `make test`. Both install everything first;
-# re-running them skips the install when nothing changed.
+# Two commands matter: `make demo` and `make test`; `make check` is the quick inner loop.
+# Each installs everything first; re-running skips the install when nothing changed.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install vllm serve-vllm demo test lint typecheck pytest clean
+.PHONY: install vllm serve-vllm demo test check lint typecheck pytest clean
 
 install: $(STAMP)
 	@$(BIN)/confidante models prepare
@@ -54,6 +54,10 @@ pytest: install vllm
 	$(BIN)/pytest -q
 
 test: install lint typecheck pytest
+
+# The inner loop: lint, types and every test that needs neither the real model nor vLLM.
+check: install lint typecheck
+	$(BIN)/pytest -q -m "not slow and not vllm"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

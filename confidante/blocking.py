@@ -6,7 +6,7 @@ Each method runs the async method of the same name on a private event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from confidante.errors import ConfidanteError
@@ -81,7 +81,7 @@ class Blocking(Generic[InnerT]):
 
     def chat_stream(
         self, user_id: str, messages: Iterable[MessageInput], *, max_tokens: int | None = None
-    ) -> Iterator[str | Reply]:
+    ) -> Generator[str | Reply, None, None]:
         """See ``AsyncAssistant.chat_stream``: text deltas, then the ``Reply``."""
         stream = self.inner.chat_stream(user_id, messages, max_tokens=max_tokens)
 

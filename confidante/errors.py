@@ -14,7 +14,8 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   ├── UnknownUserError         nothing is stored for this user
     │   ├── UnknownInteractionError  no interaction with this id (for this user)
     │   ├── UnknownMemoryError       no memory with this id for this user
-    │   └── BatchNotFoundError       no training batch with this id
+    │   ├── BatchNotFoundError       no training batch with this id
+    │   └── DataDirNotFoundError     a read-only command named a data dir that is not there
     ├── StorageError                 a store could not be read or written
     │   ├── DataDirNotWritableError
     │   └── CorruptBatchError        a training batch on disk is unreadable or inconsistent
@@ -78,6 +79,10 @@ class UnknownMemoryError(NotFoundError):
 
 class BatchNotFoundError(NotFoundError):
     """No training batch has this id under the data directory."""
+
+
+class DataDirNotFoundError(NotFoundError):
+    """A command that reads an existing data directory was given one that does not exist."""
 
 
 class StorageError(ConfidanteError):

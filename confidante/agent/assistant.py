@@ -33,7 +33,9 @@ from confidante.llm.base import (
     AdapterLoadingLLM,
     ChatLLM,
     ChatMessages,
+    CheckableLLM,
     Completion,
+    LoadableLLM,
     PrefixCachingLLM,
     StreamingLLM,
     TokenCounter,
@@ -569,6 +571,22 @@ class AsyncAssistant:
             "facts": [f.model_dump(mode="json") for f in self.graph.facts(user_id)],
             "documents": self.memory.documents.export(user_id),
         }
+
+    @property
+    def model_name(self) -> str:
+        """The name of the model that generates replies."""
+        return self.llm.model_name
+
+    async def warm_up(self) -> None:
+        """Get the model ready now rather than on the first reply.
+
+        A model loaded in this process is loaded; a model server is asked whether it answers
+        (``BackendUnavailableError`` if not). Other backends have nothing to prepare.
+        """
+        if isinstance(self.llm, LoadableLLM):
+            await self.llm.load()
+        elif isinstance(self.llm, CheckableLLM):
+            await self.llm.check()
 
     async def close(self) -> None:
         """Flush and close the stores."""

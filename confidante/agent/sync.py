@@ -43,6 +43,15 @@ class Assistant(Blocking[AsyncAssistant]):
             )
         )
 
+    @property
+    def model_name(self) -> str:
+        """See ``AsyncAssistant.model_name``."""
+        return self.inner.model_name
+
+    def warm_up(self) -> None:
+        """See ``AsyncAssistant.warm_up``."""
+        self._run(self.inner.warm_up())
+
     def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
         """See ``AsyncAssistant.set_training_opt_out``."""
         self._run(self.inner.set_training_opt_out(user_id, opted_out))

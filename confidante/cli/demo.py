@@ -1,7 +1,8 @@
 """The demo: a person tells the assistant about themselves, the assistant restarts, then helps.
 
 Everything printed is the real output of the real model and stores; nothing is canned except
-what the person says.
+what the person says. Without ``--data-dir`` it runs in a temporary directory that is removed
+afterwards, also when it is interrupted.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from rich.console import Console
 from rich.panel import Panel
 
 from confidante.agent.sync import Assistant
+from confidante.cli.models import needs_prepared_model, prepare_with_progress
+from confidante.cli.render import err, out, print_profile, print_recollections, text
 from confidante.config import Settings
 
 USER = "maria"
@@ -34,42 +36,49 @@ SESSION_TWO = [
 ]
 
 
-def _session(console: Console, assistant: Assistant, lines: list[str]) -> None:
-    from confidante.cli.app import print_recollections
-
-    for text in lines:
-        console.print(f"[bold green]{USER}>[/bold green] {text}")
-        reply = assistant.chat(USER, [{"role": "user", "content": text}])
+def _session(assistant: Assistant, lines: list[str]) -> None:
+    for line in lines:
+        out.print(text(f"{USER}> ", "bold green"), text(line), sep="")
+        with err.status("Thinking..."):
+            reply = assistant.chat(USER, [{"role": "user", "content": line}])
         if reply.context:
             print_recollections(reply.context, title="recalled for this turn")
         else:
-            console.print("[dim](nothing recalled yet)[/dim]")
-        console.print(f"[bold blue]assistant>[/bold blue] {reply.content}\n")
+            out.print(text("(nothing recalled yet)", "dim"))
+        out.print(text("assistant> ", "bold blue"), text(reply.content), "\n", sep="")
 
 
-def run_demo(console: Console, data_dir: Path | None = None) -> None:
-    """Run both sessions in ``data_dir`` (a fresh temporary directory by default)."""
-    from confidante.cli.app import prepare_with_progress, print_profile
-
-    directory = data_dir or Path(tempfile.mkdtemp(prefix="confidante-demo-"))
-    settings = Settings().model_copy(update={"data_dir": directory})
-    prepare_with_progress(settings)
-    console.print(f"Data directory: [bold]{directory}[/bold]\n")
-
-    console.print(Panel("Session 1: Maria introduces herself", style="bold"))
-    with console.status("Loading models..."):
+def _both_sessions(settings: Settings) -> None:
+    out.print(Panel("Session 1: Maria introduces herself", style="bold"))
+    with err.status("Loading models..."):
         assistant = Assistant.open(settings=settings)
     with assistant:
-        _session(console, assistant, SESSION_ONE)
+        _session(assistant, SESSION_ONE)
 
-    console.print(
+    out.print(
         Panel(
             "The assistant was closed. Session 2 opens a new one on the same directory.",
             style="bold",
         )
     )
-    with console.status("Loading models..."):
+    with err.status("Loading models..."):
         assistant = Assistant.open(settings=settings)
     with assistant:
-        _session(console, assistant, SESSION_TWO)
+        _session(assistant, SESSION_TWO)
         print_profile(assistant.profile(USER))
+
+
+def run_demo(data_dir: Path | None = None) -> None:
+    """Run both sessions in ``data_dir``, or in a temporary directory removed afterwards."""
+    settings = Settings()
+    if needs_prepared_model(settings):
+        prepare_with_progress(settings)
+    if data_dir is not None:
+        out.print(text("Data directory: "), text(data_dir, "bold"), "\n", sep="")
+        _both_sessions(settings.model_copy(update={"data_dir": data_dir}))
+        return
+    with tempfile.TemporaryDirectory(prefix="confidante-demo-") as directory:
+        out.print(
+            text("Data directory (removed at the end): "), text(directory, "bold"), "\n", sep=""
+        )
+        _both_sessions(settings.model_copy(update={"data_dir": Path(directory)}))

@@ -75,6 +75,15 @@ class AdapterLoadingLLM(Protocol):
 
 
 @runtime_checkable
+class LoadableLLM(Protocol):
+    """A backend whose model loads on first use, and can be told to load it ahead of time."""
+
+    async def load(self) -> None:
+        """Load the model now (idempotent), so the first reply does not wait for it."""
+        ...
+
+
+@runtime_checkable
 class CheckableLLM(Protocol):
     """A backend behind a server that can be asked whether it is up (readiness probes)."""
 

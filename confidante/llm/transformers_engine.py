@@ -233,6 +233,21 @@ class TransformersLLM:
             stop.set()
             await worker
 
+    async def load(self) -> None:
+        """Load tokenizer and weights now, in a worker thread; later calls return at once."""
+
+        def load_both() -> None:
+            with self._lock:
+                self._load_tokenizer()
+                self._load_model()
+
+        try:
+            await asyncio.to_thread(load_both)
+        except ModelError:
+            raise
+        except Exception as exc:  # torch/transformers errors have no common base
+            raise ModelError(f"Could not load the model in {self.model_dir}: {exc}") from exc
+
     def _load_tokenizer_locked(self) -> Any:
         with self._lock:
             return self._load_tokenizer()

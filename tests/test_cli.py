@@ -1,0 +1,194 @@
+"""The real command line, run as a new user would: subprocesses, and a pseudo-terminal for chat.
+
+Chat generates through the real HTTP backend against a scripted OpenAI-compatible server on
+loopback (tests/openai_stub.py), with the real embedder, Chroma and SQLite; only the words of
+the replies are scripted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+
+import pexpect
+import pytest
+from openai_stub import StubServer, openai_stub
+
+MARKUP = "Hello [your name], this stays: [/b] and [bold]this[/bold]."
+STORY = " ".join(f"word{i}" for i in range(40))
+SLOW = " ".join(f"tick{i}" for i in range(300))
+
+
+def script(prompt: str) -> tuple[str, float]:
+    question = prompt.strip().splitlines()[-1]  # recollections come before the question
+    if "markup" in question:
+        return MARKUP, 0.0
+    if "story" in question:
+        return STORY, 0.1
+    if "slowly" in question:
+        return SLOW, 0.1
+    return "Noted.", 0.0
+
+
+def cli_env(data_dir: Path, stub: StubServer | None = None, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "CONFIDANTE_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    env |= {"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    if stub is not None:
+        backend = {"CONFIDANTE_LLM_URL": stub.url, "CONFIDANTE_LLM_MODEL": "stub"}
+        env |= {"CONFIDANTE_LLM_BACKEND": "vllm", **backend}
+    return env | extra
+
+
+def run(*args: str, env: dict[str, str], input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "confidante", *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    with openai_stub(script) as server:
+        yield server
+
+
+def start_chat(data_dir: Path, stub: StubServer, user: str = "maria") -> pexpect.spawn:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "confidante", "chat", "--user", user],
+        env=cli_env(data_dir, stub),
+        encoding="utf-8",
+        timeout=180,
+        dimensions=(50, 200),
+    )
+    child.expect_exact("you> ")
+    return child
+
+
+def test_help_and_version_answer_without_loading_anything(tmp_path: Path):
+    helped = run("--help", env=cli_env(tmp_path))
+    assert helped.returncode == 0
+    for command in ("chat", "profile", "export", "forget", "serve", "keys", "models"):
+        assert re.search(rf"^\s+{command}\s", helped.stdout, re.MULTILINE), command
+    shown = run("--version", env=cli_env(tmp_path))
+    assert shown.returncode == 0 and shown.stdout.strip() == f"confidante {version('confidante')}"
+    assert not any(tmp_path.iterdir())  # nothing was opened
+
+
+def test_keys_create_prints_only_the_key_on_stdout(tmp_path: Path):
+    env = cli_env(tmp_path)
+    created = run("keys", "create", "--user", "bob", env=env)
+    assert created.returncode == 0
+    assert re.fullmatch(r"cfd_\S+\n", created.stdout), created.stdout
+    assert "shown only now" in created.stderr
+    as_json = run("keys", "create", "--admin", "--json", env=env)
+    details = json.loads(as_json.stdout)
+    assert details["admin"] is True and details["key"].startswith(details["prefix"])
+    listed = run("keys", "list", env=env)
+    assert created.stdout.strip()[:12] in listed.stdout and details["prefix"] in listed.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["profile", "--user", "bob"],
+        ["export", "--user", "bob"],
+        ["forget", "--user", "bob", "--yes"],
+        ["keys", "list"],
+        ["keys", "revoke", "key_x"],
+        ["distill"],
+        ["rate", "int_x", "--score", "5"],
+    ],
+)
+def test_commands_that_read_refuse_a_data_dir_that_does_not_exist(tmp_path: Path, command):
+    missing = tmp_path / "typo"
+    done = run(*command, "--data-dir", str(missing), env=cli_env(tmp_path))
+    assert done.returncode == 1
+    assert "No data directory at" in done.stderr and str(missing) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not missing.exists()
+
+
+def test_demo_removes_its_temporary_directory(tmp_path: Path, stub: StubServer):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = run("demo", env=cli_env(tmp_path / "unused", stub, TMPDIR=str(scratch)))
+    assert done.returncode == 0, done.stderr
+    assert "Session 2" in done.stdout and "Profile of maria" in done.stdout
+    assert "lives in Lisbon" in done.stdout  # learned in session 1, shown after the restart
+    assert list(scratch.glob("confidante-demo-*")) == []
+    assert len(stub.requests) == 10  # five turns in each session
+
+
+def test_chat_streams_replies_as_text_and_ctrl_c_stops_only_the_reply(
+    tmp_path: Path, stub: StubServer
+):
+    child = start_chat(tmp_path, stub)
+    child.sendline("tell me a story")
+    child.expect_exact("assistant> word0")
+    assert "word39" not in str(child.before)
+    child.expect_exact("word39")  # the rest arrives while we watch
+    child.expect_exact("you> ")
+
+    child.sendline("show me markup")
+    child.expect_exact(MARKUP)  # brackets printed as typed, no MarkupError
+    child.expect_exact("you> ")
+
+    child.sendline("count slowly")
+    child.expect_exact("tick1 ")
+    child.sendintr()
+    child.expect_exact("[stopped]", timeout=10)
+    child.expect_exact("you> ")
+    assert "tick299" not in str(child.before)
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert stub.cut_off == 1  # the server's stream was closed, not drained
+
+
+def test_chat_slash_commands_stay_local(tmp_path: Path, stub: StubServer):
+    child = start_chat(tmp_path, stub)
+    child.sendline("/help")
+    child.expect_exact("/forget")
+    child.sendline("I live in Porto.")
+    child.expect_exact("Noted.")
+    child.sendline("/profile")
+    child.expect_exact("lives in Porto")
+    child.sendline("/recall where do I live")
+    child.expect_exact("I live in Porto.")
+    child.sendline("/nonsense")
+    child.expect_exact("Unknown command /nonsense")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    sent = [m["content"] for request in stub.requests for m in request]
+    assert not any(text.startswith("/") for text in sent), sent
+    exported = run("export", "--user", "maria", env=cli_env(tmp_path))
+    assert exported.returncode == 0, exported.stderr
+    assert "/help" not in exported.stdout and "/profile" not in exported.stdout
+    assert "I live in Porto." in exported.stdout
+
+    child = start_chat(tmp_path, stub)
+    child.sendline("/forget")
+    child.expect_exact("[y/N]")
+    child.sendline("y")
+    child.expect_exact("Forgot everything about maria")
+    child.sendline("/profile")
+    child.expect_exact("No facts about maria yet")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
