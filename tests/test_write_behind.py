@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from confidante import AsyncAssistant, Settings
+from confidante.agent.components import build_components
 from confidante.database import Database
 from confidante.llm.base import ChatMessages
 from confidante.memory.chroma import ChromaVectorIndex
@@ -125,6 +126,19 @@ async def test_turns_stored_but_not_learned_before_a_crash_are_learned_on_open(
         assert [f.object for f in (await b.profile("maria")).facts] == ["Porto"]
         assert [r.id for r in await b.recall("maria", "Porto", k=1)] == ["msg:t1"]
         assert b.journal.unlearned() == {}
+
+
+async def test_an_assistant_built_from_parts_learns_unlearned_turns_only_when_told(
+    settings: Settings,
+):
+    parts = build_components(settings, llm=ScriptedLLM(["ok"]), embeddings=HashEmbedder())
+    told = stamp(Message(role="user", content="I live in Porto.", id="t1"), default_time=utc_now())
+    parts.journal.add_messages("maria", [told])
+    async with AsyncAssistant(parts) as a:
+        assert list(a.journal.unlearned()) == ["maria"]  # constructing read nothing
+        a.recover()
+        assert a.journal.unlearned() == {}
+        assert [f.object for f in (await a.profile("maria")).facts] == ["Porto"]
 
 
 async def test_concurrent_turns_of_many_users_lose_nothing(settings: Settings):

@@ -10,12 +10,12 @@ from typing import Any, Self
 
 from langchain_core.embeddings import Embeddings
 
-from confidante.agent.learning import FACT_PREFIX, Learner, fact_doc_id, message_doc_id
+from confidante.agent.components import Components, build_components
+from confidante.agent.export import export_user
+from confidante.agent.learning import FACT_PREFIX, fact_doc_id, message_doc_id
 from confidante.agent.prompt import Prompt, build_prompt
 from confidante.config import Settings
-from confidante.database import Database
 from confidante.errors import (
-    DataDirNotWritableError,
     InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
@@ -23,12 +23,8 @@ from confidante.errors import (
     UnknownUserError,
 )
 from confidante.extraction.base import FactExtractor
-from confidante.extraction.llm import LLMFactExtractor
 from confidante.graph.expansion import related_sources
-from confidante.graph.knowledge import KnowledgeGraph
 from confidante.graph.schema import PREDICATES, SELF, FactCandidate
-from confidante.graph.store import FactStore
-from confidante.llm.adapters import UserAdapters
 from confidante.llm.base import (
     AdapterLoadingLLM,
     ChatLLM,
@@ -41,9 +37,6 @@ from confidante.llm.base import (
     TokenCounter,
     approximate_tokens,
 )
-from confidante.memory.documents import DocumentStore
-from confidante.memory.journal import Journal
-from confidante.memory.retrieval import HybridMemory
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
     Fact,
@@ -60,7 +53,6 @@ from confidante.records import (
     utc_now,
     validate_user_id,
 )
-from confidante.training.distill import Distiller
 from confidante.training.forget import forget_user_adapters
 
 # Source messages of the graph's facts about the people a query names, ranked with the rest.
@@ -68,68 +60,32 @@ RELATED_LIMIT = 150
 logger = logging.getLogger("confidante.agent")
 
 
-def ensure_writable(data_dir: Path) -> Path:
-    """Create ``data_dir`` if needed and prove it can be written."""
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise DataDirNotWritableError(
-            f"Cannot write to the data directory {data_dir} ({exc.strerror or exc}); pass a "
-            "writable data_dir or set CONFIDANTE_DATA_DIR."
-        ) from exc
-    return data_dir
-
-
 class AsyncAssistant:
     """A personal assistant that remembers each user; every method is a coroutine."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        llm: ChatLLM,
-        journal: Journal,
-        memory: HybridMemory,
-        graph: KnowledgeGraph,
-        extractor: FactExtractor,
-        database: Database | None = None,
-        llm_extractor: LLMFactExtractor | None = None,
-    ) -> None:
-        self.settings = settings
-        self.llm = llm
-        self.journal = journal
-        self.memory = memory
-        self.graph = graph
-        self.learner = Learner(
-            memory=memory, graph=graph, extractor=extractor, llm_extractor=llm_extractor
-        )
-        self._database = database
-        self._owned_llm: ChatLLM | None = None
-        self._user_adapters = (
-            UserAdapters(settings)
-            if settings.personal_adapters and isinstance(llm, AdapterLoadingLLM)
-            else None
-        )
+    def __init__(self, parts: Components) -> None:
+        """Run on ``parts`` as they are: nothing is built or read here (``open`` does both)."""
+        self.settings = parts.settings
+        self.llm = parts.llm
+        self.journal = parts.journal
+        self.memory = parts.memory
+        self.graph = parts.graph
+        self.learner = parts.learner
+        self.distiller = parts.distiller
+        self._database = parts.database
+        self._owned_llm = parts.owned_llm  # built for this assistant, so closed by it
+        self._user_adapters = parts.user_adapters
         # Decided once: a runtime Protocol check costs more than a prompt's other bookkeeping.
         self._profile_first = (
-            isinstance(llm, PrefixCachingLLM) and llm.prefix_caching
-            if settings.prompt_layout == "auto"
-            else settings.prompt_layout == "profile_first"
-        )
-        self.distiller = (
-            Distiller(journal=journal, database=database, settings=settings)
-            if database is not None
-            else None
+            isinstance(self.llm, PrefixCachingLLM) and self.llm.prefix_caching
+            if self.settings.prompt_layout == "auto"
+            else self.settings.prompt_layout == "profile_first"
         )
         self._count_tokens = (
-            llm.count_tokens if isinstance(llm, TokenCounter) else approximate_tokens
+            self.llm.count_tokens if isinstance(self.llm, TokenCounter) else approximate_tokens
         )
         # One learner at a time per user keeps graph reconciliation ordered.
         self._user_locks: dict[str, asyncio.Lock] = {}
-        self._learn_unlearned()
 
     @classmethod
     def open(
@@ -148,54 +104,22 @@ class AsyncAssistant:
         Components not passed are the embedded defaults: Chroma, the packaged embedder, the
         prepared SmolLM2 with transformers, the rule-based fact extractor. With
         ``Settings.fact_extractor="llm"``, facts are also extracted by ``extraction_llm``
-        (default: ``llm``), one call per batch of turns.
+        (default: ``llm``), one call per batch of turns. The parts are built by
+        ``build_components``; then the turns a crash left unlearned are learned (``recover``).
         """
         settings = settings or Settings()
         if data_dir is not None:
             settings = settings.model_copy(update={"data_dir": Path(data_dir)})
-        if extraction_llm is not None and settings.fact_extractor != "llm":
-            raise InvalidInputError(
-                "extraction_llm is used only for LLM fact extraction; pass settings with "
-                'fact_extractor="llm" (or set CONFIDANTE_FACT_EXTRACTOR=llm).'
-            )
-        root = ensure_writable(settings.resolved_data_dir())
-        owns_llm = llm is None
-        if llm is None:
-            from confidante.llm.factory import open_llm
-
-            llm = open_llm(settings)
-        if embeddings is None:
-            from confidante.memory.embeddings import SentenceTransformerEmbeddings
-
-            embeddings = SentenceTransformerEmbeddings(settings.embedding_model_dir)
-        if vectors is None:
-            from confidante.memory.chroma import ChromaVectorIndex
-
-            vectors = ChromaVectorIndex(root / "chroma")
-        if extractor is None:
-            from confidante.extraction.base import ExtractorChain
-            from confidante.extraction.events import EventExtractor
-            from confidante.extraction.rules import RuleExtractor
-
-            extractor = ExtractorChain(RuleExtractor(), EventExtractor())
-        llm_extractor = (
-            LLMFactExtractor(extraction_llm or llm, fallback=extractor)
-            if settings.fact_extractor == "llm"
-            else None
-        )
-        database = Database(root / "confidante.db")
-        assistant = cls(
-            settings=settings,
+        parts = build_components(
+            settings,
             llm=llm,
-            journal=Journal(database),
-            memory=HybridMemory(DocumentStore(database), vectors, embeddings),
-            graph=KnowledgeGraph(FactStore(database)),
+            embeddings=embeddings,
+            vectors=vectors,
             extractor=extractor,
-            database=database,
-            llm_extractor=llm_extractor,
+            extraction_llm=extraction_llm,
         )
-        if owns_llm:
-            assistant._owned_llm = llm  # built here, so closed here (a caller's is theirs)
+        assistant = cls(parts)
+        assistant.recover()
         return assistant
 
     async def _learn(self, user_id: str, stored: list[Message]) -> None:
@@ -213,8 +137,11 @@ class AsyncAssistant:
         self.learner.learn(user_id, stored, extracted)
         self.journal.learned(user_id, [m.id for m in stored if m.id])
 
-    def _learn_unlearned(self) -> None:
-        """Learn from turns stored before a crash that came before their learning (rules only)."""
+    def recover(self) -> None:
+        """Learn from turns stored before a crash that came before their learning (rules only).
+
+        ``open`` calls it; an assistant constructed from parts calls it before its first turn.
+        """
         for user_id, messages in self.journal.unlearned().items():
             try:
                 self._learn_now(user_id, messages)
@@ -564,13 +491,13 @@ class AsyncAssistant:
     async def export(self, user_id: str) -> dict[str, Any]:
         """Everything held about ``user_id``, as JSON-ready data."""
         user_id = self._require_user(user_id)
-        return {
-            "user_id": user_id,
-            "exported_at": utc_now().isoformat(),
-            **self.journal.export(user_id),
-            "facts": [f.model_dump(mode="json") for f in self.graph.facts(user_id)],
-            "documents": self.memory.documents.export(user_id),
-        }
+        return export_user(
+            user_id,
+            journal=self.journal,
+            graph=self.graph,
+            documents=self.memory.documents,
+            at=utc_now(),
+        )
 
     @property
     def model_name(self) -> str:

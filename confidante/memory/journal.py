@@ -1,17 +1,19 @@
-"""The journal: every message, interaction and rating, in SQLite, with ids and timestamps."""
+"""The journal: every message, interaction and rating, in SQLite, with ids and timestamps.
+
+What training reads of it is in ``confidante.training.rated``; the export of everything
+held about a user is assembled in ``confidante.agent.export``.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from confidante.database import Database
 from confidante.errors import UnknownInteractionError
-from confidante.llm.base import ChatMessages
 from confidante.records import Message, Rating, Recollection
 
 SCHEMA = """
@@ -98,17 +100,8 @@ def migrate_ratings(conn: sqlite3.Connection) -> None:
     conn.execute(RATINGS_INDEX)
 
 
-@dataclass(frozen=True, kw_only=True)
-class RatedTurn:
-    """One rating with what it rates: the exact prompt the model saw and the reply it gave."""
-
-    seq: int
-    rating: Rating
-    prompt: ChatMessages
-    reply: str
-
-
-def _rating_from_row(row: Any) -> Rating:
+def rating_from_row(row: Any) -> Rating:
+    """A ``Rating`` from a row of the ratings table."""
     thumbs = row["thumbs"]
     return Rating(
         interaction_id=row["interaction_id"],
@@ -210,7 +203,7 @@ class Journal:
         request_ids: list[str],
         reply: Message,
         context: list[Recollection],
-        prompt: ChatMessages,
+        prompt: list[dict[str, str]],  # ChatMessages: memory/ sits below llm/, so spelled out
         model: str,
     ) -> None:
         """Store one turn: the reply message and what went into generating it, atomically."""
@@ -276,32 +269,7 @@ class Journal:
     def ratings(self, user_id: str) -> list[Rating]:
         """Every rating the user gave, oldest first."""
         rows = self._db.query("SELECT * FROM ratings WHERE user_id = ? ORDER BY seq", (user_id,))
-        return [_rating_from_row(r) for r in rows]
-
-    def last_rating_seq(self) -> int:
-        """The sequence number of the newest rating of anyone (0 if none)."""
-        return self._db.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM ratings")[0]["seq"]
-
-    def rated_turns(self, after_seq: int, through_seq: int) -> list[RatedTurn]:
-        """Ratings with ``after_seq < seq <= through_seq``, oldest first, of users not opted out."""
-        rows = self._db.query(
-            "SELECT r.*, i.prompt, m.content AS reply FROM ratings r"
-            " JOIN interactions i ON i.id = r.interaction_id"
-            " JOIN messages m ON m.user_id = i.user_id AND m.id = i.reply_id"
-            " WHERE r.seq > ? AND r.seq <= ?"
-            " AND r.user_id NOT IN (SELECT user_id FROM training_opt_outs)"
-            " ORDER BY r.seq",
-            (after_seq, through_seq),
-        )
-        return [
-            RatedTurn(
-                seq=r["seq"],
-                rating=_rating_from_row(r),
-                prompt=json.loads(r["prompt"]),
-                reply=r["reply"],
-            )
-            for r in rows
-        ]
+        return [rating_from_row(r) for r in rows]
 
     def set_training_opt_out(self, user_id: str, opted_out: bool, *, at: datetime) -> None:
         """Keep the user's interactions out of training data (or let them in again)."""
@@ -319,9 +287,9 @@ class Journal:
         query = "SELECT 1 FROM training_opt_outs WHERE user_id = ?"
         return bool(self._db.query(query, (user_id,)))
 
-    def export(self, user_id: str) -> dict[str, Any]:
-        """Every message, interaction and rating of the user as JSON-ready data."""
-        interactions = [
+    def interaction_rows(self, user_id: str) -> list[dict[str, Any]]:
+        """Every interaction of the user as JSON-ready rows, oldest first."""
+        return [
             {
                 "id": r["id"],
                 "created_at": r["created_at"],
@@ -335,6 +303,9 @@ class Journal:
                 "SELECT * FROM interactions WHERE user_id = ? ORDER BY created_at", (user_id,)
             )
         ]
+
+    def rating_rows(self, user_id: str) -> list[dict[str, Any]]:
+        """Every rating the user gave as JSON-ready rows, times as stored, oldest first."""
         ratings = [
             dict(r)
             for r in self._db.query(
@@ -346,13 +317,7 @@ class Journal:
         ]
         for rating in ratings:
             rating["thumbs"] = None if rating["thumbs"] is None else bool(rating["thumbs"])
-        messages = [m.model_dump(mode="json") for m in self.all_messages(user_id)]
-        return {
-            "messages": messages,
-            "interactions": interactions,
-            "ratings": ratings,
-            "training_opt_out": self.training_opt_out(user_id),
-        }
+        return ratings
 
     def delete_user(self, user_id: str) -> None:
         """Remove every message, interaction, rating and training preference of the user."""

@@ -18,7 +18,7 @@ from typing import Self
 from confidante.config import Settings
 from confidante.database import Database
 from confidante.errors import StorageError
-from confidante.memory.journal import Journal, RatedTurn
+from confidante.memory.journal import Journal
 from confidante.records import new_id, utc_now
 from confidante.training.batch import (
     Batch,
@@ -28,6 +28,7 @@ from confidante.training.batch import (
     write_batch,
 )
 from confidante.training.formats import build_examples
+from confidante.training.rated import RatedTurn, last_rating_seq, rated_turns
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS distilled_batches (
@@ -50,9 +51,8 @@ class DistillOutcome:
 class Distiller:
     """Turns the journal's ratings into batches under ``<data_dir>/batches``."""
 
-    def __init__(self, *, journal: Journal, database: Database, settings: Settings) -> None:
+    def __init__(self, *, database: Database, settings: Settings) -> None:
         self.settings = settings
-        self.journal = journal
         self.root = settings.resolved_data_dir() / "batches"
         self._db = database
         self._owns_database = False
@@ -67,7 +67,8 @@ class Distiller:
                 f"No Confidante data in {path.parent}; pass the --data-dir the assistant uses."
             )
         database = Database(path)
-        distiller = cls(journal=Journal(database), database=database, settings=settings)
+        Journal(database)  # brings an older data dir's tables to the schema read here
+        distiller = cls(database=database, settings=settings)
         distiller._owns_database = True
         return distiller
 
@@ -106,8 +107,8 @@ class Distiller:
             if not held:
                 return DistillOutcome(batch=None, message="Another distillation is running.")
             self._recover()
-            after, through = self.cursor(), self.journal.last_rating_seq()
-            turns = self.journal.rated_turns(after, through) if through > after else []
+            after, through = self.cursor(), last_rating_seq(self._db)
+            turns = rated_turns(self._db, after, through) if through > after else []
             if not turns:
                 return DistillOutcome(batch=None, message="Nothing rated since the last batch.")
             return self._distill(turns, after, through)

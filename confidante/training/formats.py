@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from confidante.llm.base import ChatMessages
-from confidante.memory.journal import RatedTurn
+from confidante.training.rated import RatedTurn
 from confidante.training.scrub import scrub_messages
 
 Kind = Literal["sft", "dpo", "kto"]
