@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from confidante import Assistant, Feedback, Settings
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
 from confidante.training.distill import Distiller
 from confidante.training.train import TrainedAdapter, TrainOptions, train_adapter

@@ -35,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from confidante.cli.vllm_server import VLLMEnvironment, VLLMServer, vllm_venv_dir
 from confidante.config import Settings
-from confidante.llm.base import ChatLLM, ChatMessages, StreamingLLM
+from confidante.llm.base import ChatLLM, StreamingLLM
 from confidante.llm.factory import REPETITION_PENALTY
 from confidante.llm.openai_server import OpenAIServerLLM
 from confidante.llm.transformers_engine import TransformersLLM
 from confidante.llm.weights import generation_model_dir
+from confidante.records import ChatMessages
 
 NAMES = ["Ana", "Rui", "Marta", "Joana", "Pedro", "Ines", "Tiago", "Sofia"]
 CITIES = ["Porto", "Lisbon", "Braga", "Coimbra", "Faro", "Aveiro", "Evora", "Leiria"]

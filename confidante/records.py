@@ -25,6 +25,9 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 RecollectionKind = Literal["fact", "message", "profile"]
 
+# Messages as chat models and OpenAI's API take them: [{"role": ..., "content": ...}, ...].
+ChatMessages = list[dict[str, str]]
+
 FeedbackSource = Literal["sdk", "http", "cli"]
 FEEDBACK_SOURCES: tuple[str, ...] = ("sdk", "http", "cli")
 RATING_SCALE = (1, 5)

@@ -16,7 +16,8 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from confidante.llm.base import ChatMessages, Completion
+from confidante.llm.base import Completion
+from confidante.records import ChatMessages
 
 Responder = Callable[[ChatMessages], str]
 

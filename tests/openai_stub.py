@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from confidante.records import ChatMessages
+
 Script = Callable[[str], tuple[str, float]]  # last user message -> (reply, seconds per word)
 
 
@@ -23,7 +25,7 @@ class StubServer:
     """What the stub saw: every chat request's messages, and how many streams were cut off."""
 
     url: str
-    requests: list[list[dict[str, str]]] = field(default_factory=list)
+    requests: list[ChatMessages] = field(default_factory=list)
     cut_off: int = 0
 
 

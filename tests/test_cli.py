@@ -192,3 +192,26 @@ def test_chat_slash_commands_stay_local(tmp_path: Path, stub: StubServer):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+@pytest.mark.slow
+def test_chat_with_the_real_model_streams_and_ctrl_c_stops_it(tmp_path: Path):
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "confidante", "chat", "--user", "maria"],
+        env=cli_env(tmp_path),
+        encoding="utf-8",
+        timeout=300,
+        dimensions=(50, 200),
+    )
+    child.expect_exact("you> ")  # embedder and SmolLM2 loaded before the first prompt
+    child.sendline("Tell me a very long story about a dragon who lives by the sea.")
+    child.expect_exact("assistant> ", timeout=120)
+    child.expect(r"\w+")  # a first word, streamed
+    child.sendintr()
+    child.expect_exact("[stopped]", timeout=15)
+    child.expect_exact("you> ")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

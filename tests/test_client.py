@@ -25,7 +25,7 @@ from confidante import (
     UnknownMemoryError,
     UnknownUserError,
 )
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 
 keyed = helpers.keyed  # a module-scoped fixture
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from confidante import Assistant, AsyncAssistant, Feedback, Settings
 from confidante.cli.app import app as cli_app
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
 from confidante.training import batch as batch_module
 from confidante.training.batch import MANIFEST, Batch, read_batch, read_jsonl

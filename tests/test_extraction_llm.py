@@ -21,7 +21,7 @@ from confidante.extraction.llm import LLMFactExtractor, merge_facts
 from confidante.extraction.llm_prompt import Turn, extraction_prompt, read_facts
 from confidante.extraction.rules import RuleExtractor
 from confidante.graph.schema import PREDICATES, SELF, FactCandidate
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM, ScriptedStructuredLLM
 
 WHEN = datetime(2024, 5, 8, 12, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from test_serving_helpers import Live
 
 from confidante import Assistant, Client, Feedback, InvalidRatingError, Settings
 from confidante.database import Database
-from confidante.llm.base import ChatMessages
 from confidante.memory.journal import Journal
+from confidante.records import ChatMessages
 
 keyed = helpers.keyed  # a module-scoped fixture
 

@@ -14,7 +14,7 @@ import pytest
 from confidante import Assistant, Feedback, Settings
 from confidante.errors import TrainingError
 from confidante.llm.adapters import UserAdapters, adapters_root, list_adapters
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
 from confidante.training.batch import MANIFEST
 from confidante.training.forget import forget_user_adapters

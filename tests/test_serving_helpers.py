@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from confidante import AsyncAssistant, GenerationError, Settings
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 from confidante.serving.server import BackgroundServer, Service
 from confidante.testing import HashEmbedder, ScriptedLLM
 

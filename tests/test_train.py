@@ -20,8 +20,8 @@ from confidante import (
 )
 from confidante.cli.app import app as cli_app
 from confidante.llm.adapters import adapters_root, resolve_adapter
-from confidante.llm.base import ChatMessages
 from confidante.llm.transformers_engine import TransformersLLM
+from confidante.records import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM
 from confidante.training.batch import MANIFEST
 from confidante.training.train import TrainOptions, load_rows, open_batch, train_adapter

@@ -9,12 +9,11 @@ from pathlib import Path
 from confidante import AsyncAssistant, Settings
 from confidante.agent.components import build_components
 from confidante.database import Database
-from confidante.llm.base import ChatMessages
 from confidante.memory.chroma import ChromaVectorIndex
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.pending import VectorBuffer
 from confidante.memory.retrieval import HybridMemory
-from confidante.records import Message, stamp, utc_now
+from confidante.records import ChatMessages, Message, stamp, utc_now
 from confidante.testing import HashEmbedder, ScriptedLLM
 
 NEVER = 3600.0  # a writer delay no test waits for: only flush() and close() write

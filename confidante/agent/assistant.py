@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Self
 
@@ -28,7 +28,6 @@ from confidante.graph.schema import PREDICATES, SELF, FactCandidate
 from confidante.llm.base import (
     AdapterLoadingLLM,
     ChatLLM,
-    ChatMessages,
     CheckableLLM,
     Completion,
     LoadableLLM,
@@ -39,6 +38,7 @@ from confidante.llm.base import (
 )
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
+    ChatMessages,
     Fact,
     Feedback,
     Message,
@@ -504,15 +504,21 @@ class AsyncAssistant:
         """The name of the model that generates replies."""
         return self.llm.model_name
 
-    async def warm_up(self) -> None:
-        """Get the model ready now rather than on the first reply.
+    async def warm_up(self, progress: Callable[[str], None] | None = None) -> None:
+        """Get the models ready now rather than during the first reply.
 
-        A model loaded in this process is loaded; a model server is asked whether it answers
-        (``BackendUnavailableError`` if not). Other backends have nothing to prepare.
+        The embedder encodes a word (loading it, if it loads on first use); a model loaded in
+        this process is loaded; a model server is asked whether it answers
+        (``BackendUnavailableError`` if not). ``progress`` hears each step as it starts.
         """
+        say = progress or (lambda step: None)
+        say("Loading the embedder...")
+        await asyncio.to_thread(self.memory.embeddings.embed_query, "hello")
         if isinstance(self.llm, LoadableLLM):
+            say(f"Loading the model ({self.llm.model_name})...")
             await self.llm.load()
         elif isinstance(self.llm, CheckableLLM):
+            say(f"Asking the model server for {self.llm.model_name}...")
             await self.llm.check()
 
     async def close(self) -> None:

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from confidante.llm.base import ChatMessages
-from confidante.records import Message, Recollection
+from confidante.records import ChatMessages, Message, Recollection
 
 
 @dataclass(frozen=True, kw_only=True)

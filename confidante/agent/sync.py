@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -48,9 +49,9 @@ class Assistant(Blocking[AsyncAssistant]):
         """See ``AsyncAssistant.model_name``."""
         return self.inner.model_name
 
-    def warm_up(self) -> None:
+    def warm_up(self, progress: Callable[[str], None] | None = None) -> None:
         """See ``AsyncAssistant.warm_up``."""
-        self._run(self.inner.warm_up())
+        self._run(self.inner.warm_up(progress))
 
     def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
         """See ``AsyncAssistant.set_training_opt_out``."""

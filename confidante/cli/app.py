@@ -62,8 +62,7 @@ def chat(user: User, data_dir: DataDir = None) -> None:
     with err.status("Opening your memory...") as status:
         assistant = Assistant.open(settings=settings)
         try:
-            status.update(f"Loading the model ({assistant.model_name})...")
-            assistant.warm_up()
+            assistant.warm_up(progress=status.update)
         except BaseException:
             assistant.close()
             raise

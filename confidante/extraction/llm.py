@@ -24,7 +24,8 @@ from confidante.extraction.llm_prompt import (
     repair_prompt,
 )
 from confidante.graph.schema import PREDICATES, FactCandidate
-from confidante.llm.base import ChatLLM, ChatMessages, StructuredLLM
+from confidante.llm.base import ChatLLM, StructuredLLM
+from confidante.records import ChatMessages
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from confidante.errors import ExtractionError
 from confidante.graph.schema import PREDICATES, SELF
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 
 # Longest part of one turn shown to the model; the rules still read the whole text.
 MAX_TURN_CHARS = 1_000

@@ -9,13 +9,15 @@ to their facts, and the facts to their source messages, which recall ranks with 
 from __future__ import annotations
 
 import re
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from confidante.graph.knowledge import KnowledgeGraph, entity_key
 from confidante.graph.schema import SELF, relation_named
 from confidante.memory.lexical import terms
 from confidante.records import Fact
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _WORD = re.compile(r"[\w'’-]+")
 # Possessives that point at the person speaking to the assistant.

@@ -11,12 +11,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from confidante.graph.schema import PREDICATES, SELF, FactCandidate
 from confidante.graph.store import FactStore
 from confidante.records import Fact, new_id
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def entity_key(name: str) -> str:
@@ -51,6 +53,8 @@ class KnowledgeGraph:
         """The user's graph, loaded from the store on first use."""
         with self._lock:
             if user_id not in self._graphs:
+                import networkx as nx  # slow import: only once a graph is needed
+
                 graph = nx.MultiDiGraph(user_id=user_id, facts={})
                 graph.add_node(SELF, label=SELF, aliases={SELF})
                 for fact in self._store.facts(user_id):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-ChatMessages = list[dict[str, str]]
+from confidante.records import ChatMessages
 
 
 @dataclass(frozen=True, kw_only=True)

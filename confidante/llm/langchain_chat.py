@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from confidante.errors import ConfidanteError, GenerationError
-from confidante.llm.base import ChatMessages, Completion, approximate_tokens
+from confidante.llm.base import Completion, approximate_tokens
+from confidante.records import ChatMessages
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

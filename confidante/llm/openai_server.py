@@ -21,7 +21,8 @@ from confidante.errors import (
     GenerationTimeoutError,
     ModelNotFoundError,
 )
-from confidante.llm.base import ChatMessages, Completion, approximate_tokens
+from confidante.llm.base import Completion, approximate_tokens
+from confidante.records import ChatMessages
 
 if TYPE_CHECKING:
     import openai

@@ -14,8 +14,9 @@ from typing import Any
 
 from confidante.config import Settings
 from confidante.errors import GenerationError, ModelError, ModelNotFoundError
-from confidante.llm.base import ChatMessages, Completion
+from confidante.llm.base import Completion
 from confidante.llm.weights import FIX, generation_model_dir
+from confidante.records import ChatMessages
 
 
 class _DeltaStreamer:

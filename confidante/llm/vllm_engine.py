@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from confidante.errors import GenerationError, ModelNotFoundError
-from confidante.llm.base import ChatMessages, Completion, approximate_tokens
+from confidante.llm.base import Completion, approximate_tokens
+from confidante.records import ChatMessages
 
 _request_ids = itertools.count()
 

@@ -55,23 +55,34 @@ def collection_name(user_id: str) -> str:
 
 
 class ChromaVectorIndex:
-    """Vectors in a Chroma ``PersistentClient`` under ``path``; no text is stored in Chroma."""
+    """Vectors in a Chroma ``PersistentClient`` under ``path``; no text is stored in Chroma.
+
+    The client opens on first use: importing chromadb takes seconds, and much that opens an
+    assistant (the profile, the export, a key check) never touches a vector.
+    """
 
     def __init__(self, path: Path) -> None:
-        import chromadb  # slow import (~2 s): only when a store is opened
-        from chromadb.config import Settings as ChromaSettings
-
-        try:
-            use_write_ahead_log(path)
-            self._client: ClientAPI = chromadb.PersistentClient(
-                path=str(path),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
-        except Exception as exc:  # chroma raises several unrelated types here (and OSError)
-            raise StorageError(f"Cannot open the Chroma store at {path}: {exc}") from exc
+        self._path = path
+        self._client_api: ClientAPI | None = None
         self._collections: dict[str, Any] = {}
         self._missing: set[str] = set()
         self._lock = threading.Lock()
+
+    def _client(self) -> ClientAPI:
+        """The client, opened now if this is the first use; call with ``_lock`` held."""
+        if self._client_api is None:
+            import chromadb  # slow import: only when a vector is first needed
+            from chromadb.config import Settings as ChromaSettings
+
+            try:
+                use_write_ahead_log(self._path)
+                self._client_api = chromadb.PersistentClient(
+                    path=str(self._path),
+                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+                )
+            except Exception as exc:  # chroma raises several unrelated types here (and OSError)
+                raise StorageError(f"Cannot open the Chroma store at {self._path}: {exc}") from exc
+        return self._client_api
 
     def _collection(self, user_id: str, *, create: bool) -> Any | None:
         name = collection_name(user_id)
@@ -79,14 +90,14 @@ class ChromaVectorIndex:
             if name in self._collections:
                 return self._collections[name]
             if create:
-                col = self._client.get_or_create_collection(
+                col = self._client().get_or_create_collection(
                     name, embedding_function=None, metadata={"hnsw:space": "cosine"}
                 )
             elif name in self._missing:
                 return None
             else:
                 try:
-                    col = self._client.get_collection(name, embedding_function=None)
+                    col = self._client().get_collection(name, embedding_function=None)
                 except Exception:  # NotFoundError in 1.x, ValueError in older releases
                     # Remembered: a failed lookup costs a millisecond, and this index is the
                     # only writer of its store (Chroma's persistent client is one process's).
@@ -125,8 +136,9 @@ class ChromaVectorIndex:
         name = collection_name(user_id)
         with self._lock:
             self._collections.pop(name, None)
+            client = self._client()  # a store that cannot open is an error, not "nothing here"
             try:
-                self._client.delete_collection(name)
+                client.delete_collection(name)
             except Exception:  # nothing stored for this user: nothing to delete
                 return
 

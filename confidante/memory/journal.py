@@ -14,7 +14,7 @@ from typing import Any
 
 from confidante.database import Database
 from confidante.errors import UnknownInteractionError
-from confidante.records import Message, Rating, Recollection
+from confidante.records import ChatMessages, Message, Rating, Recollection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -203,7 +203,7 @@ class Journal:
         request_ids: list[str],
         reply: Message,
         context: list[Recollection],
-        prompt: list[dict[str, str]],  # ChatMessages: memory/ sits below llm/, so spelled out
+        prompt: ChatMessages,
         model: str,
     ) -> None:
         """Store one turn: the reply message and what went into generating it, atomically."""

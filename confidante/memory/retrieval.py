@@ -25,8 +25,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING
 
 from confidante.memory import ranking
 from confidante.memory.documents import Document, DocumentStore
@@ -36,6 +35,9 @@ from confidante.memory.ranking import POOL
 from confidante.memory.vector import VectorIndex
 from confidante.memory.when import Window, time_window
 from confidante.records import Recollection
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 
 @dataclass

@@ -8,11 +8,10 @@ import ipaddress
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import uvicorn
 from fastapi import FastAPI
-from langchain_core.embeddings import Embeddings
 
 from confidante.agent.assistant import AsyncAssistant
 from confidante.config import Settings
@@ -22,6 +21,9 @@ from confidante.serving.app import create_app
 from confidante.serving.auth import Authenticator
 from confidante.serving.handlers import Handlers
 from confidante.serving.keys import KeyStore
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 
 def is_loopback(host: str) -> bool:

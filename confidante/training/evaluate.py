@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 
 
 @dataclass(frozen=True, kw_only=True)

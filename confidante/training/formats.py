@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 from confidante.training.rated import RatedTurn
 from confidante.training.scrub import scrub_messages
 

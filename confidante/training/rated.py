@@ -10,9 +10,8 @@ import json
 from dataclasses import dataclass
 
 from confidante.database import Database
-from confidante.llm.base import ChatMessages
 from confidante.memory.journal import rating_from_row
-from confidante.records import Rating
+from confidante.records import ChatMessages, Rating
 
 
 @dataclass(frozen=True, kw_only=True)

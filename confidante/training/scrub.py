@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from confidante.llm.base import ChatMessages
+from confidante.records import ChatMessages
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
