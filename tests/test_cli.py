@@ -215,3 +215,52 @@ def test_chat_with_the_real_model_streams_and_ctrl_c_stops_it(tmp_path: Path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+HEAVY = ("chromadb", "torch", "transformers", "sentence_transformers", "networkx", "langchain_core")
+IMPORTED_AFTER = """
+import sys
+from confidante.cli import main
+sys.argv = ["confidante", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("IMPORTED", sorted(name for name in {heavy!r} if name in sys.modules), file=sys.stderr)
+"""
+
+
+def heavy_imports(*args: str, env: dict[str, str]) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED_AFTER.format(heavy=HEAVY), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("IMPORTED"))
+    return json.loads(line.removeprefix("IMPORTED ").replace("'", '"'))
+
+
+def test_commands_that_load_no_model_import_no_heavy_library(tmp_path: Path, stub: StubServer):
+    env = cli_env(tmp_path, stub)
+    chatted = subprocess.run(
+        [sys.executable, "-m", "confidante", "chat", "--user", "bob"],
+        env=env, input="I live in Porto.\n/quit\n", capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert chatted.returncode == 0, chatted.stderr
+    for command in (
+        ["--help"],
+        ["--version"],
+        ["keys", "list"],
+        ["profile", "--user", "bob"],
+        ["export", "--user", "bob"],
+    ):
+        assert heavy_imports(*command, env=env) == [], command
+    # --help and --version do not even build the settings (pydantic-settings takes a while)
+    probe = IMPORTED_AFTER.format(heavy=("pydantic", "pydantic_settings", "sqlite3"))
+    for command in ("--help", "--version"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, command], env=env, capture_output=True, text=True
+        )
+        assert "IMPORTED []" in done.stderr, done.stderr

@@ -14,17 +14,17 @@ from confidante.agent.components import Components, build_components
 from confidante.agent.export import export_user
 from confidante.agent.learning import FACT_PREFIX, fact_doc_id, message_doc_id
 from confidante.agent.prompt import Prompt, build_prompt
+from confidante.agent.reader import current_facts, require_user
 from confidante.config import Settings
 from confidante.errors import (
     InvalidInputError,
     InvalidMessageError,
     InvalidRatingError,
     UnknownMemoryError,
-    UnknownUserError,
 )
 from confidante.extraction.base import FactExtractor
 from confidante.graph.expansion import related_sources
-from confidante.graph.schema import PREDICATES, SELF, FactCandidate
+from confidante.graph.schema import FactCandidate
 from confidante.llm.base import (
     AdapterLoadingLLM,
     ChatLLM,
@@ -39,7 +39,6 @@ from confidante.llm.base import (
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
     ChatMessages,
-    Fact,
     Feedback,
     Message,
     MessageInput,
@@ -359,18 +358,8 @@ class AsyncAssistant:
         text = f"{recollection.text} (until {fact.valid_to:%Y-%m-%d})"
         return recollection.model_copy(update={"text": text})
 
-    def _current_facts(self, user_id: str) -> list[Fact]:
-        facts = [
-            f
-            for f in self.graph.facts(user_id, current_only=True)
-            if (predicate := PREDICATES.get(f.predicate)) is None or predicate.in_profile
-        ]
-        # Facts about the user first, then about the people and things around them.
-        facts.sort(key=lambda f: f.subject != SELF)
-        return facts
-
     def _profile_context(self, user_id: str) -> list[Recollection]:
-        facts = self._current_facts(user_id)
+        facts = current_facts(self.graph, user_id)
         return [
             Recollection(
                 id=fact_doc_id(f.id),
@@ -384,17 +373,12 @@ class AsyncAssistant:
         ]
 
     def _require_user(self, user_id: str) -> str:
-        user_id = validate_user_id(user_id)
-        if not (self.journal.has_user(user_id) or self.graph.has_user(user_id)):
-            raise UnknownUserError(
-                f"Nothing is stored for user {user_id!r}; chat with or observe them first."
-            )
-        return user_id
+        return require_user(self.journal, self.graph, user_id)
 
     async def profile(self, user_id: str) -> Profile:
         """The current facts about ``user_id`` (``UnknownUserError`` if nothing is stored)."""
         user_id = self._require_user(user_id)
-        return Profile(user_id=user_id, facts=self._current_facts(user_id))
+        return Profile(user_id=user_id, facts=current_facts(self.graph, user_id))
 
     async def rate(self, feedback: Feedback) -> Rating:
         """Record feedback on a reply; ratings feed fine-tuning batches (``confidante distill``).

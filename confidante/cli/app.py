@@ -86,19 +86,19 @@ def demo(
 @app.command()
 def profile(user: User, data_dir: DataDir = None) -> None:
     """Show the current facts about a user."""
-    from confidante.agent.sync import Assistant
+    from confidante.agent.reader import MemoryReader  # the database alone: no model loads
 
-    with Assistant.open(settings=settings_for(data_dir, existing=True)) as assistant:
-        print_profile(assistant.profile(user))
+    with MemoryReader.open(settings_for(data_dir, existing=True)) as reader:
+        print_profile(reader.profile(user))
 
 
 @app.command()
 def export(user: User, data_dir: DataDir = None) -> None:
     """Print everything held about a user as JSON."""
-    from confidante.agent.sync import Assistant
+    from confidante.agent.reader import MemoryReader  # the database alone: no model loads
 
-    with Assistant.open(settings=settings_for(data_dir, existing=True)) as assistant:
-        print(json.dumps(assistant.export(user), indent=2, ensure_ascii=False))
+    with MemoryReader.open(settings_for(data_dir, existing=True)) as reader:
+        print(json.dumps(reader.export(user), indent=2, ensure_ascii=False))
 
 
 @app.command()

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from confidante.records import Profile, Recollection
 
 # Results go to stdout; progress, explanations and errors to stderr, so output can be piped.
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# No markup, emoji codes or highlighting in anything printed: strings are shown as they are.
+out = Console(highlight=False, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def text(value: object, style: str = "") -> Text:

@@ -63,9 +63,17 @@ class KnowledgeGraph:
             return self._graphs[user_id]
 
     def facts(self, user_id: str, *, current_only: bool = False) -> list[Fact]:
-        """The user's facts in the order learned; only the ones still true if asked."""
-        graph = self.graph(user_id)
-        facts: list[Fact] = list(graph.graph["facts"].values())
+        """The user's facts in the order learned; only the ones still true if asked.
+
+        Read from the store while no graph is built for the user: the graph holds exactly
+        the store's facts in the store's order, and reading a profile (``confidante profile``)
+        should not cost building one.
+        """
+        with self._lock:
+            graph = self._graphs.get(user_id)
+            facts: list[Fact] = (
+                self._store.facts(user_id) if graph is None else list(graph.graph["facts"].values())
+            )
         return [f for f in facts if f.is_current] if current_only else facts
 
     def fact(self, user_id: str, fact_id: str) -> Fact | None:
