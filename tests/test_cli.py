@@ -264,3 +264,21 @@ def test_commands_that_load_no_model_import_no_heavy_library(tmp_path: Path, stu
             [sys.executable, "-c", probe, command], env=env, capture_output=True, text=True
         )
         assert "IMPORTED []" in done.stderr, done.stderr
+
+
+def test_chat_shows_one_progress_line_while_it_loads(tmp_path: Path, stub: StubServer):
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "confidante", "chat", "--user", "maria"],
+        env=cli_env(tmp_path, stub, TERM="xterm"),  # a terminal that shows live status
+        encoding="utf-8",
+        timeout=180,
+        dimensions=(50, 200),
+    )
+    child.expect_exact("Loading the embedder...")
+    child.expect_exact("Asking the model server for stub...")
+    child.expect_exact("you> ")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
