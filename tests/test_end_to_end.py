@@ -58,7 +58,7 @@ def test_cli_reads_the_same_store_from_a_new_process(settings: Settings, package
     missing = subprocess.run(
         [*cli, "profile", "--user", "nobody"], env=env, capture_output=True, text=True
     )
-    assert missing.returncode == 1 and "chat with or observe" in missing.stdout
+    assert missing.returncode == 1 and "chat with or observe" in missing.stderr  # errors: stderr
     subprocess.run(
         [*cli, "forget", "--user", "sam", "--yes"], env=env, check=True, capture_output=True
     )
