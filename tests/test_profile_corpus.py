@@ -1,0 +1,42 @@
+"""The profile corpus (bench/data/profile) is well formed, and each half meets its counts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from confidante.graph.schema import PREDICATES
+
+CORPUS = Path(__file__).parent.parent / "bench" / "data" / "profile"
+HALVES = ["tuning.jsonl", "held_out.jsonl"]
+
+
+def cases(name: str) -> list[dict]:
+    lines = (CORPUS / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("name", HALVES)
+def test_each_half_is_well_formed_and_large_enough(name: str):
+    half = cases(name)
+    assert len({c["id"] for c in half}) == len(half) >= 200
+    assert sum(c["kind"] == "change" for c in half) >= 75
+    used: Counter[str] = Counter()
+    for case in half:
+        assert case["kind"] in ("statement", "change"), case["id"]
+        assert case["messages"] and case["facts"] and case["question"].strip(), case["id"]
+        ages = [m["days_ago"] for m in case["messages"]]
+        assert ages == sorted(ages, reverse=True), case["id"]  # oldest first
+        for fact in case["facts"]:
+            assert fact["predicate"] in PREDICATES and fact["predicate"] != "did", case["id"]
+            assert fact["object"].strip() and isinstance(fact["current"], bool), case["id"]
+            used[fact["predicate"]] += 1
+    assert min(used[p] for p in PREDICATES if p != "did") >= 5, used
+
+
+def test_the_halves_share_no_sentence():
+    said = [{m["text"].casefold().strip() for c in cases(n) for m in c["messages"]} for n in HALVES]
+    assert said[0].isdisjoint(said[1])
