@@ -62,17 +62,28 @@ def stub() -> Iterator[StubServer]:
         yield server
 
 
-def start_chat(data_dir: Path, stub: StubServer, user: str = "maria") -> pexpect.spawn:
-    child = pexpect.spawn(
+def spawn_chat(env: dict[str, str], *, timeout: int = 180) -> pexpect.spawn:
+    return pexpect.spawn(
         sys.executable,
-        ["-m", "confidante", "chat", "--user", user],
-        env=cli_env(data_dir, stub),
+        ["-m", "confidante", "chat", "--user", "maria"],
+        env=env,
         encoding="utf-8",
-        timeout=180,
+        timeout=timeout,
         dimensions=(50, 200),
     )
+
+
+def start_chat(data_dir: Path, stub: StubServer) -> pexpect.spawn:
+    child = spawn_chat(cli_env(data_dir, stub))
     child.expect_exact("you> ")
     return child
+
+
+def quit_chat(child: pexpect.spawn) -> None:
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
 
 
 def test_help_and_version_answer_without_loading_anything(tmp_path: Path):
@@ -150,10 +161,7 @@ def test_chat_streams_replies_as_text_and_ctrl_c_stops_only_the_reply(
     child.expect_exact("[stopped]", timeout=10)
     child.expect_exact("you> ")
     assert "tick299" not in str(child.before)
-    child.sendline("/quit")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    quit_chat(child)
     assert stub.cut_off == 1  # the server's stream was closed, not drained
 
 
@@ -169,10 +177,7 @@ def test_chat_slash_commands_stay_local(tmp_path: Path, stub: StubServer):
     child.expect_exact("I live in Porto.")
     child.sendline("/nonsense")
     child.expect_exact("Unknown command /nonsense")
-    child.sendline("/quit")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    quit_chat(child)
 
     sent = [m["content"] for request in stub.requests for m in request]
     assert not any(text.startswith("/") for text in sent), sent
@@ -196,14 +201,7 @@ def test_chat_slash_commands_stay_local(tmp_path: Path, stub: StubServer):
 
 @pytest.mark.slow
 def test_chat_with_the_real_model_streams_and_ctrl_c_stops_it(tmp_path: Path):
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "confidante", "chat", "--user", "maria"],
-        env=cli_env(tmp_path),
-        encoding="utf-8",
-        timeout=300,
-        dimensions=(50, 200),
-    )
+    child = spawn_chat(cli_env(tmp_path), timeout=300)
     child.expect_exact("you> ")  # embedder and SmolLM2 loaded before the first prompt
     child.sendline("Tell me a very long story about a dragon who lives by the sea.")
     child.expect_exact("assistant> ", timeout=120)
@@ -211,10 +209,7 @@ def test_chat_with_the_real_model_streams_and_ctrl_c_stops_it(tmp_path: Path):
     child.sendintr()
     child.expect_exact("[stopped]", timeout=15)
     child.expect_exact("you> ")
-    child.sendline("/quit")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    quit_chat(child)
 
 
 HEAVY = ("chromadb", "torch", "transformers", "sentence_transformers", "networkx", "langchain_core")
@@ -267,18 +262,8 @@ def test_commands_that_load_no_model_import_no_heavy_library(tmp_path: Path, stu
 
 
 def test_chat_shows_one_progress_line_while_it_loads(tmp_path: Path, stub: StubServer):
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "confidante", "chat", "--user", "maria"],
-        env=cli_env(tmp_path, stub, TERM="xterm"),  # a terminal that shows live status
-        encoding="utf-8",
-        timeout=180,
-        dimensions=(50, 200),
-    )
+    child = spawn_chat(cli_env(tmp_path, stub, TERM="xterm"))  # a terminal showing live status
     child.expect_exact("Loading the embedder...")
     child.expect_exact("Asking the model server for stub...")
     child.expect_exact("you> ")
-    child.sendline("/quit")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    quit_chat(child)

@@ -119,7 +119,7 @@ class ChatSession:
 
         status = err.status("Thinking...")
         status.start()
-        started = False
+        started, failure = False, None
         stream = self.assistant.chat_stream(self.user_id, [{"role": "user", "content": line}])
         try:
             with closing(stream):
@@ -132,16 +132,15 @@ class ChatSession:
                         started = True
                         _write("assistant> ")
                     _write(item)
+        except (KeyboardInterrupt, ConfidanteError) as exc:
+            failure = exc
+        finally:
             status.stop()
-            _write("\n" if started else "assistant> (no reply)\n")
-        except KeyboardInterrupt:
-            status.stop()
-            _write("\n" if started else "")
+        _write("\n" if started else "" if failure else "assistant> (no reply)\n")
+        if isinstance(failure, KeyboardInterrupt):
             err.print(text("[stopped]", "dim"))
-        except ConfidanteError as exc:
-            status.stop()
-            _write("\n" if started else "")
-            print_error(exc)
+        elif failure is not None:
+            print_error(failure)
 
     def guarded(self, action: Callable[[], object]) -> None:
         """Run ``action``; our errors are printed and the session goes on."""
