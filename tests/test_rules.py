@@ -108,7 +108,11 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
         "I've got two dogs, Rex and Max",
         {(U, "pet", "a dog named Rex", "dog"), (U, "pet", "a dog named Max", "dog")},
     ),
-    ("we adopted a puppy", set()),
+    ("we adopted a puppy", {(U, "pet", "a puppy", "dog")}),
+    # "we" is the speaker's household; a bare number after "I'm" is an age
+    ("We live in Berlin", {(U, "lives_in", "Berlin", None)}),
+    ("I'm 34", {(U, "age", "34", None)}),
+    ("im 34 btw", {(U, "age", "34", None)}),
     # tastes
     ("I like pizza", {(U, "likes", "pizza", None)}),
     ("I love hiking and cooking", {(U, "likes", "hiking", None), (U, "likes", "cooking", None)}),
@@ -197,6 +201,7 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
         {
             (U, "family", "Tom", "brother"),
             (U, "family", "Ana", "sister"),
+            ("Tom", "lives_in", "Rome", None),
             ("Ana", "lives_in", "Rome", None),
         },
     ),
@@ -248,8 +253,9 @@ NOTHING = [
     "I'm Going home",
     "My name is not important",
     "call me crazy",
-    # no age without "years old"
-    "I'm 34",
+    # a number that is not an age
+    "I'm 34 minutes late",
+    "I'm 2 hours away",
     # vague objects
     "I love it",
     "I like that",
@@ -281,7 +287,6 @@ NOTHING = [
     "I'm thinking about moving to Paris",
     # other people, pronouns
     "She lives in Paris",
-    "We live in Berlin",
     "Everyone lives in fear",
     "The dog lives in the garden",
     "My mom lives in Faro",
@@ -328,10 +333,10 @@ NEGATED: list[tuple[str, set[Fact]]] = [
     ("I no longer live in Paris", {(U, "lives_in", "Paris", None)}),
     ("I don't live in Paris anymore", {(U, "lives_in", "Paris", None)}),
     ("I used to live in Berlin", {(U, "lives_in", "Berlin", None)}),
-    ("I quit my job at Acme", {(U, "works_at", "Acme", None)}),
-    ("I left Acme", {(U, "works_at", "Acme", None)}),
-    ("I left my job at Google", {(U, "works_at", "Google", None)}),
-    ("I got fired from Uber", {(U, "works_at", "Uber", None)}),
+    ("I quit my job at Acme", {(U, "works_at", "Acme", None), (U, "job", "", None)}),
+    ("I left Acme", {(U, "works_at", "Acme", None), (U, "job", "", None)}),
+    ("I left my job at Google", {(U, "works_at", "Google", None), (U, "job", "", None)}),
+    ("I got fired from Uber", {(U, "works_at", "Uber", None), (U, "job", "", None)}),
     ("I no longer work at Acme", {(U, "works_at", "Acme", None)}),
     ("I'm not vegetarian anymore", {(U, "diet", "vegetarian", None)}),
     ("I'm no longer vegan", {(U, "diet", "vegan", None)}),
@@ -367,6 +372,7 @@ def test_the_speaker_is_the_subject_of_first_person_facts() -> None:
     assert facts("I live in Boston and my sister Ana is a nurse", speaker="Caroline") == {
         ("Caroline", "lives_in", "Boston", None),
         ("Caroline", "family", "Ana", "sister"),
+        ("Ana", "job", "nurse", None),
     }
     assert facts("My name is Caroline", speaker="Caroline") == {
         ("Caroline", "name", "Caroline", None)

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from confidante.extraction.language import clauses, normalise, sentences
 from confidante.graph.schema import PREDICATES, RELATION_ALIASES, RELATION_WORDS, FactCandidate
 
 Special = Callable[[re.Match[str], str, float, bool], list[FactCandidate]]
@@ -45,16 +46,54 @@ VAGUE one ones something anything everything nothing stuff things thing lot much
   none home work night nights weekends
 TO_REJECT think say know believe hear see imagine help ask thank mention remind share talk chat
   point add admit tell be have get do
-JOBS engineer developer programmer nurse teacher doctor physician surgeon dentist designer student
+JOBS engineer developer programmer nurse teacher doctor physician surgeon dentist designer
   lawyer attorney manager writer author artist chef cook accountant architect scientist researcher
   professor lecturer journalist photographer musician pharmacist therapist psychologist consultant
   analyst mechanic electrician plumber carpenter firefighter officer pilot driver farmer waiter
   waitress barista cashier librarian veterinarian vet paramedic secretary translator editor
   producer entrepreneur freelancer counselor counsellor intern receptionist technician
+  accountant actor actress administrator agent aide apprentice assistant associate auditor baker
+  banker bartender barber bookkeeper brewer bricklayer builder butcher buyer caregiver caretaker
+  chemist clerk coach coder contractor coordinator courier curator dancer dispatcher doula
+  economist educator engineer estimator executive farmhand fisherman florist foreman gardener
+  geologist guard hairdresser handyman inspector instructor investigator janitor jeweler judge
+  laborer labourer landscaper lifeguard lineman locksmith machinist maid mail_carrier manager
+  marketer mason medic midwife miner minister model nanny navigator negotiator notary
+  optician optometrist painter paralegal pastor pediatrician planner poet policeman
+  police_officer postman president principal priest programmer publicist rabbi ranger realtor
+  recruiter reporter roofer sailor salesman saleswoman scientist sculptor server sheriff singer
+  soldier solicitor steward stewardess stylist supervisor surveyor tailor tattooist teller
+  trader trainer tutor typist underwriter upholsterer usher welder tech ceo cto cfo coo founder
+  co-founder director vp nurse_practitioner hygienist sommelier housekeeper
+  concierge porter paramedic radiographer sonographer phlebotomist dietitian dietician
+  nutritionist physiotherapist physio chiropractor psychiatrist therapist counsellor social_worker
+  courier trucker dj comedian animator illustrator copywriter strategist administrator sous_chef
+  line_cook dishwasher busser host hostess bouncer cleaner mover driver chauffeur
+  scrum_master pm rn lpn emt cna
+FIELDS HR IT marketing sales finance accounting tech healthcare education insurance retail
+  hospitality construction logistics law publishing advertising consulting research engineering
+  design admissions payroll recruiting procurement compliance operations customer_service
+  real_estate software banking journalism nursing pharma fashion
+PLAYABLE piano guitar violin viola cello bass drums ukulele flute clarinet saxophone sax trumpet
+  trombone
+  harp banjo mandolin accordion harmonica oboe keyboard organ tennis golf chess football soccer
+  basketball baseball softball volleyball hockey rugby cricket badminton squash pickleball
+  bowling poker bridge pool darts snooker table_tennis ping_pong lacrosse handball
+ABSTRACT energy diversity connection connections vibe vibes feeling feelings atmosphere idea ideas
+  thought thoughts way ways fact support sound look view peace freedom power theme form kind type
+  part process experience experiences challenge challenges opportunity opportunities moment moments
+  time times chance sense meaning journey story stories progress result results change changes
+  impact difference reminder reason reasons aspect aspects side detail details quality balance bond
+  community environment spirit passion purpose role effect idea everything nothing
+QUANTIFIERS all both every each some any most many such whole entire other another several
 POSSESSIONS car house apartment flat bike bicycle motorbike motorcycle scooter boat piano guitar
   violin laptop computer camera cabin cottage truck van garden farm yacht kayak drone
 SPECIES dog puppy=dog cat kitten=cat rabbit bunny=rabbit guinea_pig hamster parrot budgie bird fish
-  turtle tortoise horse snake lizard ferret gecko
+  turtle tortoise horse snake lizard ferret gecko chicken=hen hen goat pig cow axolotl chinchilla
+  labrador=dog lab=dog retriever=dog poodle=dog beagle=dog corgi=dog terrier=dog husky=dog
+  spaniel=dog dachshund=dog bulldog=dog pug=dog chihuahua=dog collie=dog greyhound=dog
+  rottweiler=dog doberman=dog schnauzer=dog mutt=dog pup=dog doggo=dog tabby=cat moggy=cat
+  siamese=cat kitty=cat goldfish=fish betta=fish cockatiel=bird canary=bird
 DIETS vegetarian vegan pescatarian pescetarian=pescatarian keto gluten-free gluten_free=gluten-free
   plant-based
 """
@@ -76,6 +115,7 @@ _STOP, _LANGUAGES, _VAGUE_FIRST, _VAGUE_MORE, _TO_REJECT, _POSSESSIONS = (
     frozenset(_LISTS[n]) for n in "STOP LANGUAGES VAGUE_FIRST VAGUE TO_REJECT POSSESSIONS".split()
 )
 _VAGUE = _VAGUE_FIRST | _VAGUE_MORE
+_ABSTRACT, _QUANTIFIERS = frozenset(_LISTS["ABSTRACT"]), frozenset(_LISTS["QUANTIFIERS"])
 _SPECIES, _DIETS = _aliases("SPECIES"), _aliases("DIETS")
 
 
@@ -98,7 +138,8 @@ _CAPWORD = _CAP + r"[\w-]*"
 _REF = re.compile(r"<(=?)([A-Z][A-Z0-9_]*)>")
 # Building blocks of the rule table: NAME, then its pattern; <NAME> refers to an earlier one.
 _FRAGMENT_TABLE = r"""
-MORE     honestly|especially|currently|now|recently|finally|kind\s+of|kinda|sort\s+of|do|even
+MORE     honestly|especially|currently|now|recently|finally|officially|kind\s+of|kinda|sort\s+of|do
+         |even
 ADV      (?:(?:really|also|absolutely|just|totally|truly|still|actually|definitely|<MORE>)\s+)*
 I        \bI\s+<ADV>
 IC       (?:\bI|(?P<cont>\band))\s+<ADV>
@@ -106,7 +147,7 @@ ICV      (?:\bI|(?P<cont>\band))(?:'ve|\s+have)?\s+<ADV>
 IM       \bI(?:'m|\s+am)\s+<ADV>
 IVE      \bI(?:'ve|\s+have)\s+<ADV>
 DONT     \bI\s+(?:don't|dont|do\s+not)\s+<ADV>
-NOMORE   \bI\s+(?:no\s+longer|don't|dont|do\s+not|used\s+to)\s+
+NOMORE   \bI\s+<ADV>(?:no\s+longer|don't|dont|do\s+not|used\s+to)\s+<ADV>
 HAVE     \bI(?:\s+have|'ve\s+got|\s+have\s+got|\s+(?:just\s+)?(?:got|adopted|bought)|\s+own)\s+
 COUNT    (?P<count>a|an|one|two|three|four|five|\d+)
 MOD      (?:(?P<mod>best|closest|oldest|old|good|dear|little|big|older|younger|baby|twin|new)\s+)?
@@ -114,20 +155,28 @@ LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was)\s+(?:called|named)|\s+(?:called|n
 NEG      (?P<neg>no\s+longer\s+|doesn't\s+|does\s+not\s+)?
 THIRD    \b(?P<subj><CAPWORD>(?:\s+<CAPWORD>)?)\s+<NEG><ADV>
 JOB_FREE (?P<job>[\w-]+(?:\s+(?!at\b|for\b|in\b|with\b|and\b|but\b|since\b)[\w-]+){0,3})
-QUIT     (?:quit|left|resigned\s+from|(?:got|was)\s+(?:fired|laid\s+off|let\s+go)\s+from)
-GOT      (?:got|landed|accepted|started|have)
+QUIT     (?:quit|left|ditched|resigned\s+from|jacked\s+in|walked\s+out\s+(?:of|on)|(?:got|was
+         |been)\s+(?:fired|laid\s+off|let\s+go|made\s+redundant)\s+(?:from|by|at))
+GOT      (?:got|landed|accepted|started|have|starting|start|begin|began)
 STOPPED  (?:stopped|quit|gave\s+up)
 WORDS2   [\w-]+(?:\s+[\w-]+)?
 DEGREE   (?:degree|masters?|master's|phd|bachelor's|bachelors)
 FAN      (?:a\s+)?(?:big\s+|huge\s+|great\s+)?fan\s+of
-MOVED    (?:moved|relocated)(?:\s+(?:back|over|away|out|here))?\s+(?=to\b|from\b|out\s+of\b)
+MOVED    (?:moved|relocated)(?:\s+(?:back|over|away|out|here|down|up|across|home|house))*\s+(?=to\b
+         |from\b|out\s+of\b)
 ALLERGIC (?:(?:very|severely|mildly|highly|extremely)\s+)?allergic\s+to\s+
 OWNED    (?=(?:a|an|my\s+first|our|a\s+new|two|three)\b)
 ROLE     (?P<role><=PARTNER>|<=FAMILY>|<=FRIEND>)s?
 SPEC     (?P<species><=SPECIES>)s?
 DIET     (?P<diet><=DIETS>)\b
 A_DIET   (?:a\s+)?<DIET>
-JOB      (?P<job>(?:[\w-]+\s+){0,3}?<=JOBS>)\b
+STUDENT  (?:(?:first|second|third|fourth|final|1st|2nd|3rd|4th)[- ]year\s+|(?:grad|graduate|phd
+         |doctoral|master's|masters|undergrad|undergraduate|part-time|full-time|mature
+         |exchange)\s+)*(?P<field>(?:[\w-]+\s+){0,3}?)(?:student|major)\b
+JOB_MAKE (?!(?:optimist|pessimist|realist|perfectionist|idealist|minimalist|introvert
+         |extrovert)\b)[a-z]{3,}(?:ist|ician|ologist|grapher|wright|smith|keeper|tender|worker
+         |fighter|dresser|maker)
+JOB      (?P<job>(?:(?!(?:and|or|at|with|for|in|but|of)\b)[\w-]+\s+){0,3}(?:<=JOBS>|<JOB_MAKE>)s?)\b
 PET      <HAVE><COUNT>\s+(?:(?!<=SPECIES>)[\w-]+\s+)?<SPEC>\b
 QUANT    a\s+lot\s+of|lots\s+of|plenty\s+of|all\s+(?:kinds|sorts)\s+of|a\s+bit\s+of|many|some|most
 LEADING  ^(?:(?:<QUANT>|the|a|an)\s+)+
@@ -141,7 +190,10 @@ VERBS    (?:live|work|study|speak|play|like|love|enjoy|hate|have|am|moved|just|r
 SUBJECTS (?:I|I'm|I've|I'd|we|he|she|they|it|my|you|then|also|now)\b
 H1       but|because|cause|cuz|since|although|though|while|whereas|which|who|whom|whose|where|when
 H2       whenever|if|unless|until|so|that|that's|except|like|especially|including|particularly
-HARD_CUT [.!?;:()\[\]"]|\s+-\s+|\s+(?:<H1>|<H2>)\b|,\s*(?:and\s+|but\s+|so\s+)?<SUBJECTS>
+ABBR     (?<!\bSt)(?<!\bMt)(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)(?<!\bFt)(?<!\bProf)(?<!\bJr)
+         (?<!\bSr)(?<!\b[A-Z])
+HARD_CUT <ABBR>\.|,\s*(?:no|not|never|don't|do\s+not|please|pls)\b|[!?;:()\[\]"]|\s+-\s+|\s+(?:<H1>
+         |<H2>)\b|,\s*(?:and\s+|but\s+|so\s+)?<SUBJECTS>
 HARD_CUT <HARD_CUT>|\s+and\s+<SUBJECTS>|\s+(?:and|or)\s+<VERBS>
 S1       with|for|as|near|during|after|before|last|next|this|every|each|right\s+now|full[- ]time
 MONTH1   jan(?:uary)?|feb(?:ruary)?|march|april|may|june|july
@@ -151,7 +203,13 @@ S2       (?:in|on)\s+(?:(?:19|20)\d\d|<MONTH>|<DAY>)|yesterday|recently|tomorrow
 SOFT_CUT ,|\s+(?:<S1>|<S2>|part[- ]time)\b|\s+(?:and|or|&)\s+(?!<CAP>)
 F1       now|too|also|anymore|any\s+more|a\s+lot|so\s+much|very\s+much|as\s+well|lately|nowadays
 F2       these\s+days|right\s+now|at\s+the\s+moment|honestly|actually|really|fluently|well|haha|lol
-F3       btw|either|already|today|again|here|there|sometimes|every\s+day|everyday|daily|a\s+bit
+F3       instead|btw|either|already|today|again|here|there|sometimes|every\s+day|everyday|daily
+         |a\s+bit
+PARTING  broke\s+up|split\s+up|split|separated|divorced|got\s+divorced|are\s+done|are\s+over
+         |am\s+done|called\s+it\s+quits|ended\s+(?:it|things)|parted\s+ways
+SOMEONE  (?:someone|somebody|a\s+(?:guy|girl|man|woman|lady|boy)|someone\s+new)
+FANADJ   (?:big|huge|massive|great|die-hard|diehard|total|lifelong|devoted)
+FANNOUN  (?:fan|nut|fanatic|buff|junkie|addict|geek|nerd|lover|person)s?\b
 FILLER   (?:\s+(?:<F1>|<F2>|<F3>|a\s+little|at\s+all|of\s+course))+$
 HY1      if|wish|would|could|might|should|maybe|perhaps|hope|hopefully|imagine|suppose|unless
 HY2      whether|wonder|dream|dreaming|pretend|someday|doubt|don't\s+think|not\s+sure
@@ -167,10 +225,21 @@ def _expand(pattern: str, known: dict[str, str]) -> str:
     return _REF.sub(lambda m: known[m[2]] if not m[1] else _alt(_aliases(m[2])), pattern)
 
 
+def _table_lines(table: str) -> list[str]:
+    """A table's entries: an indented line goes on the pattern of the line before it."""
+    lines: list[str] = []
+    for line in table.strip().splitlines():
+        if line[:1].isspace() and lines:
+            lines[-1] += line.strip()
+        else:
+            lines.append(line)
+    return lines
+
+
 def _fragments() -> dict[str, str]:
     """The named fragments of ``_FRAGMENT_TABLE``, each expanded with those before it."""
     known = {"CAP": _CAP, "CAPWORD": _CAPWORD}
-    for line in _FRAGMENT_TABLE.strip().splitlines():
+    for line in _table_lines(_FRAGMENT_TABLE):
         name, pattern = line.split(maxsplit=1)
         known[name] = _expand(pattern, known)
     return known
@@ -187,16 +256,32 @@ _LIST_SEP = _rx(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+")
 _NAME_LIST = _rx(
     _FRAGMENTS["NAME"] + r"(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+)" + _FRAGMENTS["NAME"] + ")*"
 )
-_NAME_ALONE = _rx(r"[\w-]+(?:\s+" + _CAPWORD + r")?\s*(?:$|[,.!;]|(?:and|from)\b)")
+_NAME_ALONE = _rx(r"[\w-]+(?:\s+" + _CAPWORD + r")?\s*(?:$|[,.!;]|(?:and|from|now)\b)")
 _NAME_SEP = _rx(r"\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+")
 _BROKE_UP = _rx(r"\b(?:broke\s+up|split\s+up|separated|divorced)\s+(?:with\s+|from\s+)?$")
 _TO_VERB = _rx(r"^to\s+(?:just\s+|really\s+|also\s+|simply\s+)?([a-z]+)\b")
 # Words an object cannot end with: the sentence went on ("escaping to", "around to keep"; "to"
 # alone is what "I love to." leaves).
 _DANGLING = _rx(r"(?:^|\s+)(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that)$")
-_ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]")
+_ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])")
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
+_AGED = _rx(r"^\d{1,3}[- ](?:years?|yrs?)[- ]old\s+")
+# "Deloitte's Chicago office": the employer is Deloitte.
+_BRANCH = _rx(
+    r"^(?P<org>.+?)'s\s+(?:(?-i:[A-Z][\w-]*)\s+)*(?:office|branch|location|store|site|campus|plant"
+    r"|warehouse|hq|headquarters|factory|clinic|studio|payroll|books|staff|team)\b"
+)
+# An employer's name: capitalised words, and the small words inside names ("Bank of America").
+_CAP_RUN = re.compile(
+    _CAPWORD
+    + r"(?:[.']\w*)*(?:\s+(?:(?:of|and|&|de|du|la|the|for|on)\s+)?(?:"
+    + _CAPWORD
+    + r"(?:[.']\w*)*|&|\d+))*\.?"
+)
+_ORG_PLACE = re.compile(
+    r"^(?P<org>.+?)\s+(?:in|from)\s+(?P<place>" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")*)$"
+)
 _IN_PLACE = re.compile(r"\b(?:in|near)\s+(" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")*)")
 _MOVE_PARTS = _rx(r"(?:(?:from|out\s+of)\s+(?P<old>.*?))?\s*(?:\bto\s+(?P<new>.*))?$")
 _ANYMORE = _rx(r"\bany\s*more\b")
@@ -207,8 +292,6 @@ _SILENT_E = re.compile(r"(?<=..)(?<![eyo])e$")  # paint -> painting, make -> mak
 _EDGES = re.compile(r"^\W+|\W+$")
 _CLAUSE_BREAK = _rx(r";|\bbut\b")
 _QUESTION_END = re.compile(r"\?\W*$")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
-_STRAIGHT = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _PRONOUNS = _rx(r"\b(?:i|we|you|he|she|they|it|my|his|her|their|our)\b")
 
 # -------- object cleaning: from the rest of the sentence to clean objects
@@ -271,6 +354,53 @@ def _place(rest: str) -> list[str]:
     return _checked(_tidy(_soft(text), max_words=5))
 
 
+_PRONOUN_WORDS = frozenset(
+    "i me my mine we us our ours you your yours it its they them their theirs he him his she her "
+    "hers this that these those myself".split()
+)
+
+
+# What follows a taste and is not part of it: "the beach (with my friends on sunny days)".
+_COMPANY_CUT = _rx(r"\s+(?:with|on|during|every|after|before|when|while|because|since)\s+")
+_SMALL_WORDS = frozenset("a an the of at in on to for with and or by from".split())
+
+
+def _is_taste(obj: str) -> bool:
+    """Whether ``obj`` reads as something a person likes in general, not a piece of a sentence.
+
+    No pronoun inside ("the friends I have"), at most four content words, not led by a quantifier
+    ("all dances") and not an abstraction ("the energy", "connection to nature").
+    """
+    words = obj.lower().replace("-", " ").split()
+    content = [w for w in words if w not in _SMALL_WORDS]
+    return (
+        0 < len(content) <= 4
+        and not _PRONOUN_WORDS.intersection(words)
+        and words[0] not in _QUANTIFIERS
+        and words[0] not in _ABSTRACT
+        and words[-1] not in _ABSTRACT
+    )
+
+
+def _tastes(rest: str, extra: Cut = None) -> list[str]:
+    """The things someone likes or dislikes in ``rest``, when they read as tastes."""
+    return [o for o in _items(rest, extra or _COMPANY_CUT) if _is_taste(o)]
+
+
+def _joined_list(parts: list[str]) -> list[str]:
+    """List parts put together again where "and" joined two words of one phrase.
+
+    In "a safe and inviting place", a part ending in an article and one word ends no thing.
+    """
+    out: list[str] = []
+    for part in parts:
+        if out and re.search(r"\b(?:a|an|the)\s+[\w-]+$", out[-1]):
+            out[-1] = f"{out[-1]} and {part}"
+        else:
+            out.append(part)
+    return out
+
+
 def _items(rest: str, extra: Cut = None) -> list[str]:
     """A list of things ("pizza, pasta and sushi"), articles and quantifiers stripped."""
     text = _hard(rest).strip()
@@ -280,9 +410,23 @@ def _items(rest: str, extra: Cut = None) -> list[str]:
             return []
         text = _gerund(to_verb.group(1)) + text[to_verb.end() :]
     out: list[str] = []
-    for part in _LIST_SEP.split(text):
-        out += _checked(_tidy(_LEADING.sub("", _soft(part, extra).strip() if extra else part)))
+    for part in _joined_list(_LIST_SEP.split(text)):
+        piece = _soft(part, extra).strip() if extra else part
+        if re.match(r"the\s+(?-i:[a-z][\w-]*)\s+(?-i:[a-z])", piece):
+            continue  # "the awesome food of this city": one thing in context, not a taste
+        if re.search(r"\d|\s+person\b", piece):  # "dog person 4 life" is not a thing one likes
+            continue
+        out += _checked(_tidy(_LEADING.sub("", piece)))
     return out
+
+
+_JOB_HEAD = _rx(r"\b(?:" + _FRAGMENTS["JOB_MAKE"] + "|" + _alt(_LISTS["JOBS"]) + r")s?\b")
+_FAN_CUT = _rx(r"\s+" + _FRAGMENTS["FANNOUN"])
+
+
+def _fandom(rest: str) -> list[str]:
+    """What someone is a fan of: "Mariners" (fan), "coffee" (person)."""
+    return _items(rest, extra=_FAN_CUT)[:1]
 
 
 _activities = partial(_items, extra=_PREP_CUT)  # "the guitar" (in a band)
@@ -300,8 +444,12 @@ def _is_name(word: str) -> bool:
     return word[:1].isupper() and word.lower() not in _NOT_NAMES
 
 
+_TITLE = re.compile(r"^(?:Dr|Mr|Mrs|Ms|Mx|Prof|Sir|Dame)\.?\s+")
+
+
 def _names(rest: str, *, loose: bool = False) -> list[str]:
     """The names at the start of ``rest``: "Ana", "Ana Maria", "Ana and Rita"."""
+    rest = _TITLE.sub("", rest)
     match = _NAME_LIST.match(rest[:1].upper() + rest[1:] if loose else rest)
     found = [n.split() for n in _NAME_SEP.split(match.group())] if match else []
     return [" ".join(w for w in n if _is_name(w)) for n in found if _is_name(n[0])]
@@ -369,22 +517,65 @@ def _moved(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     parts = _MOVE_PARTS.match(_hard(_rest(m)))
     if subject is None or parts is None:
         return []
-    out = [_fact(subject, "lives_in", p, negated=True) for p in _place(parts.group("old") or "")]
-    return out + [_fact(subject, "lives_in", p) for p in _place(parts.group("new") or "")]
+    old, new = parts.group("old") or "", parts.group("new") or ""
+    if _WORKPLACE_WORDS.search(old) or re.match(r"^(?:the\s+)?" + _CAPWORD + r"'s\b", new):
+        # "from the Home Depot paint desk to Lowe's": a new employer, not a new home
+        return _workplaces(subject, old, 0.6, negated=True) + _workplaces(subject, new, 0.6)
+    out = [_fact(subject, "lives_in", p, negated=True) for p in _place(old)]
+    return out + [_fact(subject, "lives_in", p) for p in _place(new)]
+
+
+def _workplaces(subject: str, text: str, conf: float, *, negated: bool = False) -> Facts:
+    """Employers at the start of ``text``; "Acme in Leeds" also says where they live."""
+    out: list[FactCandidate] = []
+    for org in _org(text):
+        branch = _BRANCH.match(org)
+        org = branch.group("org") if branch else org
+        place = None if negated else _ORG_PLACE.match(org)
+        org = place.group("org") if place else org
+        capitalised = _CAP_RUN.match(org)
+        org = capitalised.group() if capitalised and org[:1].isupper() else org
+        if _GENERIC_EMPLOYER.fullmatch(org):  # "the team", "the company": no employer named
+            continue
+        out.append(_fact(subject, "works_at", org, confidence=conf, negated=negated))
+        if place:
+            out.append(_fact(subject, "lives_in", place.group("place"), confidence=0.6))
+    return out
+
+
+_GENERIC_EMPLOYER = _rx(
+    r"(?:the|a|an|my|our)\s+(?:same\s+|new\s+|old\s+)?(?:team|company|office|place|job|firm"
+    r"|business|organi[sz]ation|group|work|employer|workplace)"
+)
+_WORKPLACE_WORDS = _rx(
+    r"\b(?:desk|job|role|team|department|dept|company|firm|store|shop|counter)\b"
+)
+_AS_JOB = _rx(r"\bas\s+(?:an?\s+)?(?P<job>[\w-]+(?:\s+[\w-]+){0,2})")
+
+
+def _employer(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I work at Acme (in Leeds)", "been with Acme", "I quit Acme"; "... as a nurse"."""
+    subject = _subject(m, speaker)
+    if not subject:
+        return []
+    out = _workplaces(subject, _rest(m), conf, negated=neg)
+    role = None if neg else _AS_JOB.search(_hard(_rest(m)))
+    job = _tidy(_soft(role.group("job")), max_words=3) if role else ""
+    if out and job and _JOB_HEAD.search(job):
+        out.append(_fact(subject, "job", job, confidence=conf))
+    return out
 
 
 def _job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I'm a nurse (at X)": a job, and an employer when one follows."""
     subject = _subject(m, speaker)
-    job = _tidy(_ARTICLE.sub("", _group(m, "job")), max_words=4)
+    job = _tidy(_AGED.sub("", _ARTICLE.sub("", _group(m, "job"))), max_words=4)
     if subject is None or not _checked(job):
         return []
     negated = bool(_group(m, "neg"))
     employer = None if negated else _EMPLOYER.match(_rest(m))
-    orgs = _org(_rest(m)[employer.end() :]) if employer else []
-    return [_fact(subject, "job", job, confidence=conf, negated=negated)] + [
-        _fact(subject, "works_at", o, confidence=conf) for o in orgs
-    ]
+    orgs = _workplaces(subject, _rest(m)[employer.end() :], conf) if employer else []
+    return [_fact(subject, "job", job, confidence=conf, negated=negated), *orgs]
 
 
 def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -401,6 +592,151 @@ def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     conf = 0.6 if link in ("is", "was") else conf
     negated = bool(_BROKE_UP.search(m.string[: m.start()]))
     return [_fact(speaker, pred, n, role=role, confidence=conf, negated=negated) for n in names]
+
+
+def _closing(subject: str, *predicates: str) -> Facts:
+    """Candidates that close whatever value ``predicates`` hold now (no value named)."""
+    return [_fact(subject, p, "", negated=True) for p in predicates]
+
+
+def _quit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I quit Acme", "I left my job at Acme": the employer and the job both end."""
+    rest = _rest(m)
+    # "I left Google for Stripe" changes employer, not necessarily job (see _left_for).
+    job = [] if re.search(r"\s+for\s+" + _CAP, _hard(rest)) else _closing(speaker, "job")
+    return _workplaces(speaker, rest, conf, negated=True) + job
+
+
+def _retired(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I retired", "I lost my job": no job and no employer any more."""
+    return _closing(speaker, "job", "works_at")
+
+
+def _left_for(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I left Google for Stripe": the old employer closed, the new one opened."""
+    old, _, new = _hard(_rest(m)).partition(" for ")
+    return _workplaces(speaker, old, conf, negated=True) + _workplaces(speaker, new, conf)
+
+
+def _promoted(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I got promoted to head chef", "they made me team lead"."""
+    job = _tidy(_soft(_AGED.sub("", _group(m, "job"))), max_words=4)
+    if not _checked(job) or not (_JOB_HEAD.search(job) or "promoted" in m.group().lower()):
+        return []
+    return [_fact(speaker, "job", job, confidence=conf)]
+
+
+def _parted(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "Chloe and I split up", "the divorce from Kevin", "I'm single again"."""
+    named = _group(m, "x") or _group(m, "y") or _group(m, "z")
+    person = _person(named) if named else None
+    if named and person is None:
+        return []
+    return [_fact(speaker, "partner", person or "", negated=True)]
+
+
+def _wed(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "Anil and I got married", "Jordan proposed", "I married Sam"."""
+    person = _person(_group(m, "x"))
+    how = _group(m, "how").lower()
+    getting = "getting" in m.group().lower()  # "are getting married": engaged, not yet wed
+    role = "fiancé" if how in ("engaged", "proposed") or getting else "spouse" if how else None
+    return [_fact(speaker, "partner", person, role=role, confidence=conf)] if person else []
+
+
+def _gone(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "RIP Nugget", "Walter passed away": whoever of that name is no longer with them."""
+    person = _person(_group(m, "x") or _group(m, "y") or _group(m, "z"))
+    kinds = ("pet", "partner", "family", "friend")
+    return [_fact(speaker, p, person, negated=True) for p in kinds] if person else []
+
+
+def _friends_no_more(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "Kayla and I aren't friends anymore"."""
+    person = _person(_group(m, "x"))
+    return [_fact(speaker, "friend", person, negated=True)] if person else []
+
+
+def _vegan(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I don't eat any animal products"."""
+    return [_fact(speaker, "diet", "vegan", confidence=conf)]
+
+
+def _reaction(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "tree nuts make my throat swell": an allergy told by its symptom."""
+    thing = _tidy(_LEADING.sub("", _group(m, "x")), max_words=3)
+    return [_fact(speaker, "allergic_to", o, confidence=conf) for o in _checked(thing)]
+
+
+def _program(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm doing a dental hygiene program at VCC": the field and the school."""
+    field = _tidy(_group(m, "field"), max_words=3)
+    schools = _org(_rest(m))
+    return [_fact(speaker, "studies", o, confidence=conf) for o in [*_checked(field), *schools]]
+
+
+_TO_READ = _rx(r"^(?P<org>.+?)\s+to\s+(?:read|study|do|major\s+in)\s+(?P<field>.+)$")
+
+
+def _admitted(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "Got into Warwick to read history": the school, and the subject when named."""
+    text = _hard(_rest(m))
+    parts = _TO_READ.match(text)
+    schools = _org(parts.group("org") if parts else text)
+    fields = _restricted(parts.group("field")) if parts else []
+    return [_fact(speaker, "studies", o, confidence=conf) for o in [*schools, *fields]]
+
+
+def _diet_named(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "the doctor put me on a low-sodium diet"."""
+    diet = _group(m, "diet").lower()
+    diet = _DIETS.get(diet, diet)
+    return (
+        []
+        if diet in _VAGUE or diet in ("new", "special", "good", "healthy")
+        else [_fact(speaker, "diet", diet, confidence=conf)]
+    )
+
+
+def _graduated(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I graduated": what they studied is history."""
+    return _closing(speaker, "studies")
+
+
+_MONTHS = {
+    m[:3].lower(): m
+    for m in "January February March April May June July August September October November "
+    "December".split()
+}
+_DATE = _rx(
+    r"^(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>[a-z]{3,9})"
+    r"|(?P<m2>[a-z]{3,9})\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?)\b"
+)
+
+
+def _date(text: str) -> str | None:
+    """A day of the year as said ("oct 3rd" -> "October 3", "14 March"), or None."""
+    m = _DATE.match(text.strip())
+    if m is None:
+        return None
+    month = _MONTHS.get((m["m1"] or m["m2"]).lower()[:3])
+    if month is None or not (m["m1"] or m["m2"]).lower().startswith(month.lower()[:3]):
+        return None
+    return f"{m['d1']} {month}" if m["d1"] else f"{month} {m['d2']}"
+
+
+def _birthday(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "my birthday is oct 3rd", "I was born on 14 March"."""
+    day = _date(_rest(m))
+    return [_fact(speaker, "birthday", day, confidence=conf)] if day else []
+
+
+def _student(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm a nursing student at Humber": studies nursing, and the school that follows."""
+    field = _tidy(_group(m, "field"), max_words=4)
+    school = _EMPLOYER.match(_rest(m)) or re.match(r"^\s+(?:in|from)\s+(?=" + _CAP + ")", _rest(m))
+    schools = _org(_rest(m)[school.end() :]) if school else []
+    return [_fact(speaker, "studies", o, confidence=conf) for o in [*_checked(field), *schools]]
 
 
 def _pet(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -428,7 +764,7 @@ def _diet(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 def _dislikes(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I hate X"; "I don't like X anymore" also closes "likes X"."""
-    objs = _items(_rest(m))
+    objs = _tastes(_rest(m))
     out = [_fact(speaker, "dislikes", o) for o in objs]
     if _ANYMORE.search(_hard(_rest(m))):
         out += [_fact(speaker, "likes", o, negated=True) for o in objs]
@@ -464,51 +800,148 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 # "~" confidence 0.6), then the pattern of the statement's lead-in (<NAME>: a fragment).
 _TABLE = r"""
 @name                 \bmy\s+name(?:\s+is|'s)\s+(?P<loose>)
-@name                 \b(?:call\s+me|(?:people|everyone)\s+calls?\s+me|I\s+go\s+by)\s+
+@name                 \b(?:call\s+me|(?:people|everyone)\s+calls?\s+me|I\s+go\s+by|I(?:'m
+                      |\s+am)\s+going\s+by)\s+
 @name~                <IM>(?=<CAP>)(?P<alone>)
 @age                  <IM>(?P<age>\d{1,3})\s*(?:years?\s+old|yrs?\s+old|yo|y/o)\b
 @age                  <I>turned\s+(?P<age>\d{1,3})\b
+@age                  <I>(?:turn|will\s+be|am\s+turning|'m\s+turning
+                      |just\s+turned)\s+(?P<age>\d{1,3})\b
+@age~                 <IM>(?P<age>\d{1,2})(?=\s*(?:$|[,.!;]|and\b|but\b|btw\b|now\b|this\s+year\b
+                      |today\b|as\s+of\b|years?\b|lol\b))
+@age                  <IM>(?:an?\s+)?(?P<age>\d{1,3})[- ](?:years?|yrs?)[- ]old\b
+@birthday             \bmy\s+(?:birthday|birth\s+date|date\s+of\s+birth)\s+is\s+(?:on\s+)?
+                      (?:the\s+)?
+@birthday             <I>was\s+born\s+on\s+(?:the\s+)?
 lives_in:place        <IC>(?:live|reside)\s+in\s+
 lives_in:place        <IM>(?:living|residing|based)\s+in\s+
-lives_in:place        <IVE>(?:been\s+living|lived)\s+in\s+
+lives_in:place        <IVE>(?:been\s+living|lived|been)\s+in\s+(?=<CAP>)
+lives_in:place        <IM>(?:(?:now|currently)\s+)?(?:based|settled)\s+(?:in|out\s+of)\s+
+lives_in:place        <IM>(?:now\s+)?back\s+(?:home\s+)?(?:in|to)\s+(?=<CAP>)
+lives_in:place        <IM>in\s+(?=<CAP>[^.;!?]*\b(?:now|these\s+days|anymore)\b)
+lives_in:place        \bmy\s+home\s+is\s+(?:in\s+)?(?=<CAP>)
 @moved                <ICV><MOVED>
 lives_in:place-       (?:<NOMORE>live|<IM>(?:no\s+longer|not)\s+living)\s+in\s+
 from:place            (?:<IM>|<IC>(?:originally\s+)?come\s+)(?:originally\s+)?from\s+
 from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raised)\s+in\s+
-works_at:org          <IC>work\s+(?:at|for)\s+(?!myself\b)
-works_at:org          (?:<IM>|<IVE>been\s+)working\s+(?:at|for)\s+
-works_at:org          <I>(?:<GOT>\s+(?:a\s+)?(?:new\s+)?job|started(?:\s+working)?)\s+at\s+
-works_at:org~         <I>joined\s+(?=<CAP>)
-works_at:org-         <NOMORE>work\s+(?:at|for)\s+
-works_at:org-         <I><QUIT>\s+(?:my\s+(?:old\s+)?job\s+(?:at|with)\s+|(?=<CAP>))
-@job                  (?:<IC>work|<IM>working)\s+as\s+(?:a|an)?\s*<JOB_FREE>
-@job                  \bI\s+<ADV>(?:work|am\s+working)\b[^.;!?]*?\s+as\s+(?:a|an)\s+<JOB>
+@employer             <IC>work\s+(?:in\s+[\w&-]+(?:\s+[\w&-]+)?\s+)?(?:at|for)\s+(?!myself\b)
+@employer             (?:<IVE>been|<IM>now|<IM>)\s+(?:with|at)\s+(?=<CAP>)
+@employer             (?:<IM>|<IVE>been\s+|<I>got\s+)(?:employed|hired|recruited)\s+(?:by|at
+                      |with)\s+
+@employer             (?:<IM>|<IVE>been\s+)on\s+(?=<CAP>[\w&.' -]*'s\s+payroll)
+@employer             (?:<IM>|<I>)(?:starting|started|start|beginning|began)\s+(?:work(?:ing)?\s+
+                      |a\s+(?:new\s+)?job\s+)?at\s+(?=<CAP>)
+@job                  <IC>work\s+in\s+(?P<job><=FIELDS>)\b
+@employer             (?:<IM>|<IVE>been\s+)working\s+(?:(?:remotely|full-time|part-time|freelance
+                      |from\s+home)\s+)?(?:at|for)\s+
+@employer             <I>(?:<GOT>\s+(?:a\s+)?(?:new\s+)?job|started(?:\s+working)?)\s+at\s+
+@employer~            (?:<I>|<IVE>)joined\s+(?=<CAP>)
+@employer             \bmy\s+new\s+(?:job|position|role|gig)\s+(?:at|with)\s+
+@employer~            <I>switched\s+(?:jobs\s+|companies\s+|employers\s+)?to\s+(?=<CAP>)
+@employer             <IM>(?:now\s+)?at\s+(?=<CAP>[^.;!?]*\b(?:now|these\s+days)\b)
+@left_for             <I>left\s+(?=<CAP>[^.;!?]*?\s+for\s+<CAP>)
+@promoted             (?:\b(?:got\s+|was\s+|been\s+|just\s+got\s+)promoted\s+to|\bmade\s+me)\s+
+                      (?:the\s+)?(?:new\s+)?(?:a\s+|an\s+)?<JOB_FREE>
+@job                  <I>(?:<GOT>|got\s+a\s+job|was\s+hired|got\s+hired|became|am\s+starting
+                      |'m\s+starting|will\s+start)\s+(?:work(?:ing)?\s+)?as\s+(?:a|an)?\s*<JOB_FREE>
+@job                  <I>became\s+(?:a|an)\s+<JOB>
+@retired              <I>(?:retired|quit\s+my\s+job(?!\s+(?:at|with)\b)|quit\s+working
+                      |stopped\s+working|left\s+my\s+job(?!\s+(?:at|with)\b)|left\s+(?:teaching
+                      |nursing|the\s+force|the\s+army|the\s+military)|lost\s+my\s+job|(?:got|was
+                      |been)\s+(?:fired|laid\s+off|let\s+go|made\s+redundant)(?!\s+(?:from|by
+                      |at)\b))\b
+@employer-            <NOMORE>work\s+(?:at|for)\s+
+@quit                 <I><QUIT>\s+(?:(?:my|the)\s+(?:old\s+)?(?:job|gig|position|role)\s+(?:at
+                      |with)\s+|(?=<CAP>))
+@job                  (?:<IC>work|<IM>working|<IM>employed|<IVE>been\s+(?:working
+                      |employed))\s+as\s+(?:a|an)?\s*<JOB_FREE>
+@job                  \bI\s+<ADV>(?:work|am\s+working|'m\s+working)\b[^.;!?]*?\s+as\s+(?:a
+                      |an)\s+<JOB>
 @job                  \bmy\s+(?:current\s+)?job\s+is\s+(?:being\s+)?(?:a|an)\s+<JOB_FREE>
 @job                  \bI(?:'m|\s+am)\s+(?P<neg>no\s+longer|not)\s+(?:a|an)\s+<JOB>
 @job                  \bI\s+(?P<neg>used\s+to\s+be|(?:quit|stopped)\s+being)\s+(?:a|an)\s+<JOB>
 @job~                 <IM>(?:a|an)\s+<JOB>
+@student              <IM>(?:a|an)\s+<STUDENT>
+studies:org           <I>(?:started|starting|start|began|go\s+to|attend|am\s+at|'m\s+at
+                      |transferred\s+to)\s+(?:college|uni|university|school|grad\s+school
+                      |law\s+school|med\s+school)\s+(?:at|in)\s+(?=<CAP>)
+studies:restricted    <I>(?:switched|changed)\s+(?:my\s+)?(?:major|course|degree|program
+                      |programme)\s+to\s+
+@program              <IM>(?:doing|taking|in|enrolled\s+in|starting)\s+(?:a|an|the|my)\s+(?P<field>
+                      (?:[\w-]+\s+){1,3}?)(?:program|programme|course|degree|diploma|certificate
+                      |bootcamp)\s+(?:at|in|with)\s+
+@admitted             <I>(?:got\s+into|(?:was|got|been)\s+accepted\s+(?:to|at|into)
+                      |got\s+a\s+place\s+at)\s+(?=<CAP>)
+allergic_to:allergens <I>(?:tested\s+positive\s+for|(?:was|got|been)\s+diagnosed\s+with)\s+
+                      (?:an?\s+)?(?=[\w-]+\s+allerg)
+@diet_named           (?:\bput\s+me\s+on|<IM>(?:now\s+)?on|<I>(?:started|went\s+on|began))\s+(?:a
+                      |an|the)\s+(?P<diet>(?:strict\s+)?[\w-]+(?:\s+[\w-]+)?)\s+diet\b
+@graduated            <I>(?:just\s+)?graduated\b|\bI\s+<ADV>finished\s+(?:my\s+)?(?:degree|studies
+                      |school|college|uni|university)\b
 studies:restricted    <IC>(?:study|major\s+in)\s+
 studies:restricted    <IM>(?:studying|majoring\s+in|doing\s+(?:a|an|my)\s+<DEGREE>\s+in)\s+
 @relation             \bmy\s+<MOD><ROLE><LINK>\s+
 @relation             \b(?P<name><CAPWORD>(?:\s+<CAPWORD>)?)\s+is\s+my\s+<MOD><ROLE>\b
 @relation             <HAVE><COUNT>\s+<MOD><ROLE>(?P<link>\s+(?:called|named)|\s*[,:])\s+
-@relation             <IM>(?P<role>married|engaged)\s+to\s+
-partner:names-        <I>(?:(?:broke|split)\s+up\s+with|separated\s+from|divorced)\s+(?!my\b)
-@pet                  \bmy\s+<MOD><SPEC><LINK>\s+
+@relation             <IM>(?P<role>married|engaged|hitched)\s+to\s+(?:(?:a|an)\s+
+                      (?:[\w-]+\s+){0,3}?(?:named|called)\s+)?
+partner:names-        <I>(?:(?:broke|split)\s+up\s+with|separated\s+from|divorced|dumped)\s+
+                      (?!my\b)(?=<CAP>)
+@parted               \b(?:(?P<x><CAPWORD>)\s+and\s+I|I\s+and\s+(?P<y><CAPWORD>)
+                      |me\s+and\s+(?P<z><CAPWORD>))\s+(?:have\s+|finally\s+|officially\s+|just\s+)*
+                      (?:<PARTING>)\b
+@parted               \b(?:divorce|break-?up|split|separation)\s+(?:from|with)\s+(?P<x><CAPWORD>)
+@parted               (?:<IM>(?:single|divorced|separated)(?:\s+again|\s+now)?\b|<I>
+                      (?:got\s+divorced|(?:broke|split)\s+up(?!\s+with)|ended\s+things)\b)
+partner:names         (?:<IM>|<IVE>been\s+)(?:now\s+)?(?:seeing|dating|going\s+out\s+with)\s+
+                      (?:a\s+(?:guy|girl|man|woman)\s+(?:named|called)\s+)?(?=<CAP>)
+partner:names         (?:<IVE>been\s+|<I>(?:started\s+)?)dating\s+(?=<CAP>)
+@wed                  \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:just\s+|finally\s+|officially\s+)?(?:got
+                      |were|are|are\s+getting)\s+(?P<how>married|engaged|hitched)\b
+@wed                  \b(?P<x><CAPWORD>)\s+(?:just\s+|finally\s+)?(?P<how>proposed)\b
+@wed                  <I>(?:just\s+)?(?:married|got\s+married\s+to|am\s+marrying
+                      |'m\s+marrying)\s+(?P<x><CAPWORD>)
+@pet                  \bmy\s+(?:<COUNT>\s+)?<MOD><SPEC><LINK>\s+
+lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.!?]*?\bI(?:'m
+                      |\s+am)\s+(?:now\s+)?in\s+(?=<CAP>)
+@friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:are|r)(?:n't|\s+not
+                      |\s+no\s+longer)\s+friends\b
+@gone                 \b(?:RIP|R\.I\.P\.?)\s+(?P<x><CAPWORD>)|\b(?P<y><CAPWORD>)\s+(?:passed
+                      (?:\s+away|\s+on)?|died|crossed\s+the\s+rainbow\s+bridge)\b|(?:<I>|\bwe\s+)
+                      (?:lost|had\s+to\s+put\s+down|buried)\s+(?P<z><CAPWORD>)
 @pet                  <PET><PET_LINK>
-likes:items           <IC>(?:like|love|enjoy|adore)\s+
-likes:items           <IM>(?:<FAN>|into|passionate\s+about|obsessed\s+with|crazy\s+about)\s+
+likes:tastes          <IC>(?:like|love|enjoy|adore)\s+
+likes:tastes          <IM>(?:<FAN>|into|passionate\s+about|obsessed\s+with|crazy\s+about
+                      |hooked\s+on|addicted\s+to)\s+
+likes:items           \b(?:things|stuff)\s+I\s+(?:love|like|enjoy)\s*:\s*
+likes:fandom          <IM>(?:a|an)\s+(?!<FANADJ>\s+<FANNOUN>)(?:(?:big|huge|massive|great|die-hard
+                      |diehard|total|lifelong|devoted)\s+)?(?=(?:[\w'-]+\s+){1,3}(?:fan|nut|fanatic
+                      |buff|junkie|addict|geek|nerd|lover)\b)
+dislikes:fandom       <IM>not\s+(?:a|an)\s+(?:(?:big|huge)\s+)?(?=[\w-]+\s+(?:person|fan)\b)
 @favourite            \bmy\s+(?:all-time\s+)?favou?rite\s+(?P<what><WORDS2>)\s+(?:is|are)\s+
 @dislikes             <IC>(?:hate|dislike|detest|loathe|despise)\s+
 @dislikes             (?:<I>(?:can't|cannot|can\s+not|cant)\s+stand|<DONT>(?:like|enjoy))\s+
 @dislikes             \bI(?:'m|\s+am)\s+not\s+<ADV>(?:<FAN>|into)\s+
 likes:items-          <I>(?:no\s+longer\s+(?:like|love|enjoy)|stopped\s+(?:liking|enjoying))\s+
-allergic_to:items     (?:<IM><ALLERGIC>|<HAVE>(?:an\s+)?allerg(?:y|ies)\s+to\s+)
+allergic_to:allergens (?:<IM><ALLERGIC>|<HAVE>(?:an?\s+)?(?:(?:severe|mild|bad|serious|slight
+                      |life-threatening)\s+)?allerg(?:y|ies)\s+to\s+)
+allergic_to:allergens- <IVE>(?:outgrown|grown\s+out\s+of)\s+(?:my\s+|the\s+|an?\s+)?
+                      (?=[\w-]+\s+allerg)
+allergic_to:allergens <IM><ALLERGIC>
+@reaction             \b(?P<x>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:make|makes|made|give|gives|gave)\s+
+                      (?:me|my\s+(?:throat|face|lips|tongue|skin|eyes))\s+(?:break\s+out|swell|itch
+                      |itchy|hives|a\s+rash|puffy|close\s+up|sneeze|wheezy|anaphylactic)
 allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?(?=[\w-]+\s+allerg)
 @diet                 <IM>(?:a\s+|on\s+a\s+)?<DIET>
 @diet                 <I>(?:became|went|turned|eat)\s+(?:a\s+)?<DIET>
 @diet                 <IVE>been\s+(?:a\s+)?<DIET>
-@diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b
+@diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b(?!\s+(?:or
+                      |and)\s+dairy)
+@vegan                (?:<DONT>eat\s+(?:any\s+)?|<I>(?:<STOPPED>|cut\s+out)\s+(?:eating\s+)?
+                      (?:all\s+)?)(?:animal\s+products|meat\s+(?:or|and)\s+dairy|dairy\s+(?:or
+                      |and)\s+meat)\b
+@diet-~               <I>(?:eat|'ll\s+eat|will\s+eat)\s+(?:everything|anything)\b|\bno\s+
+                      (?:dietary\s+)?restrictions\b
 @diet-                \bI(?:(?:'m|\s+am)\s+(?:not|no\s+longer)|\s+<STOPPED>\s+being)\s+<A_DIET>
 @diet-~               \bI\s+used\s+to\s+be\s+(?:a\s+)?<DIET>
 speaks:languages      (?:<IC>(?:can\s+)?speak|<IM>fluent\s+in)\s+
@@ -516,26 +949,35 @@ plays:activities      <IC>play\s+
 plays:activities      <IVE>been\s+playing\s+
 plays:activities~     <IM>learning\s+(?:how\s+)?to\s+play\s+
 plays:activities-     (?:<NOMORE>play|<I><STOPPED>\s+playing)\s+
+plays:activities      <I>(?:picked\s+up|took\s+up|started|began|am\s+taking|'m\s+taking|take|took
+                      |have)\s+(?:the\s+)?(?=(?:<=PLAYABLE>)\b(?:\s+(?:lessons|classes|again
+                      |instead|now))?)
+plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
 @owns                 <IC>(?:bought|purchased|own)\s+<OWNED>
+@owns                 <IC>drive\s+(?=(?:a|an)\s)
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
-@owns-                <I>sold\s+my\s+
+@owns-                <I>sold\s+(?:my|the|our)\s+
+@owns                 <I>(?:closed\s+on|got\s+the\s+keys\s+to)\s+(?=(?:a|an|the|my|our)\b)
 plans:clause          (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
 @going                <IM>(?:going\s+to|gonna)\s+
-lives_in:place        <THIRD>lives?\s+in\s+
-@moved                <THIRD><MOVED>
-works_at:org          <THIRD>works?\s+(?:at|for)\s+
-@job                  <THIRD>works?\s+as\s+(?:a|an)?\s*<JOB_FREE>
-allergic_to:items     <THIRD>is\s+<ALLERGIC>
-from:place            <THIRD>(?:is|comes)\s+(?:originally\s+)?from\s+
-studies:restricted    <THIRD>studies\s+
 """
 
 
 _CLEANERS: dict[str, Cleaner] = {"place": _place, "org": _org, "clause": _clause, "items": _items}
 _CLEANERS |= {"restricted": _restricted, "activities": _activities, "allergens": _allergens}
-_CLEANERS |= {"languages": _languages, "names": _names}
+_CLEANERS |= {"languages": _languages, "names": _names, "fandom": _fandom, "tastes": _tastes}
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in (_name, _age, _moved, _job, _relation)}
-_SPECIAL |= {f.__name__[1:]: f for f in (_pet, _favourite, _diet, _dislikes, _going, _owns)}
+_SPECIAL |= {
+    f.__name__[1:]: f
+    for f in (_quit, _retired, _left_for, _promoted, _parted, _wed, _gone, _vegan, _reaction)
+}
+_SPECIAL |= {
+    f.__name__[1:]: f for f in (_diet_named, _program, _graduated, _friends_no_more, _admitted)
+}
+_SPECIAL |= {
+    f.__name__[1:]: f
+    for f in (_employer, _birthday, _student, _pet, _favourite, _diet, _dislikes, _going, _owns)
+}
 
 
 def _compile(line: str) -> tuple[re.Pattern[str], Callable[[Match, str], Facts]]:
@@ -547,19 +989,60 @@ def _compile(line: str) -> tuple[re.Pattern[str], Callable[[Match, str], Facts]]
     return _rx(_expand(pattern, _FRAGMENTS)), lambda m, who: special(m, who, conf, neg)
 
 
-_RULES = tuple(_compile(line) for line in _TABLE.strip().splitlines())
+_RULES = tuple(_compile(line) for line in _table_lines(_TABLE))
 
 
 # -------- the extractor
 
+_CONDITION = _rx(r"^\W*(?:if|unless|suppose|supposing|imagine|whether|in\s+case)\b")
+# Rules that read a mention of someone the speaker has ("my sister Ana", "my dog Rex"): they
+# run on the whole sentence too, where a clause about that person no longer says "my".
+_MENTIONS = tuple(
+    rule
+    for line, rule in zip(_table_lines(_TABLE), _RULES, strict=True)
+    if (line.startswith(("@relation", "@pet ")) and "my" in line)
+    or line.startswith(("@gone", "@parted", "@wed", "@friends_no_more"))
+    or "anymore" in line
+)
 
-def _sentences(text: str) -> list[str]:
-    """The statements in ``text``: curly quotes straightened, questions dropped."""
-    text = text.translate(_STRAIGHT)
-    sentences = (_SPACES.sub(" ", s).strip() for s in _SENTENCE_SPLIT.split(text))
-    return [
-        s for s in sentences if s and not _QUESTION_END.search(s) and not _QUESTION_START.match(s)
-    ]
+
+_STATEMENT_START = _rx(
+    r"^\W*(?:(?:so|turns\s+out|and|but|well|btw)\s+)*I(?:'m|'ve|\s+am|\s+have)\b"
+)
+
+
+def _is_question(sentence: str) -> bool:
+    """A question asks; "turns out I'm allergic to sesame??" only sounds surprised."""
+    if _QUESTION_START.match(sentence):
+        return True
+    return bool(_QUESTION_END.search(sentence)) and not _STATEMENT_START.match(sentence)
+
+
+# Someone just mentioned, whose name comes next: "got a puppy! her name is Biscuit",
+# "I'm seeing someone, his name's Arjun", "we adopted a cat, the kids named her Noodle".
+_UNNAMED_PARTNER = _rx(
+    r"\b(?:seeing|dating|met|going\s+out\s+with)\s+" + _FRAGMENTS["SOMEONE"] + r"\b"
+)
+_NAMED_NOW = _rx(
+    r"\b(?:(?:her|his|its|their)\s+name(?:'s|\s+is)|(?:named|called)\s+(?:her|him|it|them))"
+    r"\s+(?P<name>" + _CAPWORD + r")"
+)
+
+
+def _named_referents(sentence: str, found: Facts, who: str, pending: list[FactCandidate]) -> Facts:
+    """Name the pet or partner a message mentioned without a name; ``pending`` carries it."""
+    pending += [f for f in found if f.predicate == "pet" and " named " not in f.object]
+    if _UNNAMED_PARTNER.search(sentence):
+        pending.append(_fact(who, "partner", "", confidence=0.6))
+    named = _NAMED_NOW.search(sentence)
+    person = _person(named.group("name")) if named else None
+    if not pending or person is None:
+        return []
+    referent = pending.pop()
+    if referent.predicate == "partner":
+        return [replace(referent, object=person)]
+    species = referent.role or "pet"
+    return [replace(referent, object=f"{_an(species)}{species} named {person}")]
 
 
 def _applies(m: re.Match[str]) -> bool:
@@ -574,10 +1057,11 @@ def _applies(m: re.Match[str]) -> bool:
 
 
 class RuleExtractor:
-    """Finds facts with hand-written patterns: deterministic, fast, and conservative.
+    """Finds facts with hand-written patterns over clauses: deterministic, fast, conservative.
 
-    Handles first-person statements about the speaker ("I live in Lisbon", "my sister Ana")
-    and a few third-person ones about named people ("Ana works at Acme"). Questions and
+    The linguistic layer (``language.py``) cuts each sentence into clauses and puts each in
+    the first person of whoever it is about, so the same rules read "I live in Lisbon",
+    "my sister Ana lives in Lisbon" and "she lives in Lisbon" (after a name). Questions and
     hypotheticals ("if I lived in Paris") yield nothing.
     """
 
@@ -586,15 +1070,43 @@ class RuleExtractor:
     ) -> list[FactCandidate]:
         """Facts in ``text``; ``speaker`` is the entity that "I" refers to (``SELF`` or a name)."""
         found: list[tuple[int, int, FactCandidate]] = []
-        for index, sentence in enumerate(_sentences(text)):
-            for pattern, handle in _RULES:
-                for match in pattern.finditer(sentence):
-                    if _applies(match):
-                        found += [(index, match.start(), c) for c in handle(match, speaker)]
+        people: list[str] = []
+        pending: list[FactCandidate] = []
+        for index, sentence in enumerate(sentences(normalise(text))):
+            if _is_question(sentence):
+                continue
+            passes = [(sentence, speaker, _MENTIONS)]
+            for number, clause in enumerate(clauses(sentence, _is_name, people)):
+                if _CONDITION.match(clause.text):
+                    break  # "if I get the job, I'll move": nothing after the condition holds
+                passes.append((clause.text, clause.about or speaker, _RULES))
+                del number
+            here: list[tuple[int, int, FactCandidate]] = []
+            for part, who, rules in passes:
+                for pattern, handle in rules:
+                    for match in pattern.finditer(part):
+                        if _applies(match):
+                            here += [(index, match.start(), c) for c in handle(match, who)]
+            named = _named_referents(sentence, [c for _, _, c in here], speaker, pending)
+            if named:  # the unnamed mention ("a puppy") gives way to the named one
+                unnamed = {(f.subject, f.predicate) for f in named}
+                found, here = (
+                    [
+                        x
+                        for x in items
+                        if (x[2].subject, x[2].predicate) not in unnamed
+                        or " named " in x[2].object
+                        or x[2].predicate != "pet"
+                    ]
+                    for items in (found, here)
+                )
+                here += [(index, len(sentence), f) for f in named]
+            found += here
         seen: set[tuple[object, ...]] = set()
         out: list[FactCandidate] = []
         for _, _, fact in sorted(found, key=lambda item: (item[0], item[1])):
-            key = (fact.subject, fact.predicate, fact.object.casefold(), fact.role, fact.negated)
+            # The first role said wins: "my fiancée Laura and I are getting married" is one fact.
+            key = (fact.subject, fact.predicate, fact.object.casefold(), fact.negated)
             if key not in seen and fact.predicate in PREDICATES:
                 seen.add(key)
                 out.append(replace(fact, valid_from=when) if when else fact)

@@ -35,10 +35,34 @@ class Observation:
     said_at: datetime
 
 
+# Relations to people and pets: "Anil" and "Anil Mehta" are one person.
+_NAMED = frozenset({"partner", "family", "friend", "pet"})
+# A newer liking closes the older dislike of the same thing, and the other way round.
+_OPPOSITE = {"likes": "dislikes", "dislikes": "likes"}
+
+
+def _words(text: str) -> list[str]:
+    return [w.removesuffix("s") for w in entity_key(text).replace("'s", "").split()]
+
+
 def _same_value(fact: Fact, candidate: FactCandidate) -> bool:
     return entity_key(fact.object) == entity_key(candidate.object) and (fact.role or None) == (
         candidate.role or None
     )
+
+
+def _names_value(fact: Fact, candidate: FactCandidate) -> bool:
+    """Whether a closing or repeated statement speaks of ``fact``'s value, less strictly.
+
+    "Miata" names "a 2008 Miata", "egg" names "eggs", "Cooper" names "a beagle named
+    Cooper"; for people, a first name names the full name.
+    """
+    said, held = _words(candidate.object), _words(fact.object)
+    if not said:
+        return False
+    if held[-len(said) :] == said:
+        return True
+    return fact.predicate in _NAMED and held[: len(said)] == said
 
 
 class KnowledgeGraph:
@@ -111,8 +135,13 @@ class KnowledgeGraph:
             if data["fact"].predicate == cand.predicate and data["fact"].is_current
         ]
         same = [f for f in current if _same_value(f, cand)]
+        if cand.predicate in _NAMED and not same:  # "Anil" after "Anil Mehta": the same person
+            same = [f for f in current if _names_value(f, cand)]
         if cand.negated:
-            targets = same or (current if PREDICATES[cand.predicate].single_valued else [])
+            same = same or [f for f in current if _names_value(f, cand)]
+            # No value named ("I graduated", "we split up"): whatever holds now is closed.
+            closes_all = PREDICATES[cand.predicate].single_valued or not cand.object
+            targets = same or (current if closes_all else [])
             return [_close(f, obs) for f in targets]
         if same:  # said again: one more source, more confidence, no new edge
             fact = same[0]
@@ -129,6 +158,14 @@ class KnowledgeGraph:
         closed = (
             [_close(f, obs) for f in current] if PREDICATES[cand.predicate].single_valued else []
         )
+        if cand.predicate in _OPPOSITE:  # "I like cats now" after "I don't like cats"
+            closed += [
+                _close(f, obs)
+                for _, _, data in graph.out_edges(entity_key(cand.subject), data=True)
+                if (f := data["fact"]).predicate == _OPPOSITE[cand.predicate]
+                and f.is_current
+                and _words(f.object) == _words(cand.object)
+            ]
         label = self.display_name(user_id, cand.subject) if cand.subject == SELF else cand.subject
         fact = Fact(
             id=new_id("fact"),

@@ -35,7 +35,7 @@ PREDICATES: dict[str, Predicate] = {
         Predicate(name="from", phrase="{subject} is from {object}", single_valued=True),
         Predicate(name="works_at", phrase="{subject} works at {object}", single_valued=True),
         Predicate(name="job", phrase="{subject} works as {a} {object}", single_valued=True),
-        Predicate(name="studies", phrase="{subject} studies {object}", single_valued=True),
+        Predicate(name="studies", phrase="{subject} studies {object}", single_valued=False),
         Predicate(name="partner", phrase="{subject}'s partner is {object}", single_valued=True),
         Predicate(name="diet", phrase="{subject} is {object}", single_valued=True),
         Predicate(name="birthday", phrase="{subject}'s birthday is {object}", single_valued=True),
@@ -86,7 +86,7 @@ class FactCandidate:
 # rules read "my sister Ana" with them; graph expansion follows "my sister" to Ana.
 _RELATION_TEXT = {
     "partner": """wife husband partner girlfriend boyfriend spouse fiance=fiancé fiancé
-        fiancee=fiancée fiancée married=spouse engaged=fiancé""",
+        fiancee=fiancée fiancée married=spouse engaged=fiancé hitched=spouse""",
     "family": """mother mom=mother mum=mother father dad=father sister brother son daughter aunt
         uncle cousin grandmother grandma=grandmother grandfather grandpa=grandfather niece nephew
         child kid=child children=child""",
