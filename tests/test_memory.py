@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confidante.database import Database
@@ -129,3 +130,46 @@ def test_speakers_named_in_a_query_do_not_steer_its_meaning(tmp_path: Path, pack
     )
     found = memory.recall("u", "Which animals do Ana and Bo keep?", k=2)
     assert {r.id for r in found} == {"m4", "m5"}
+
+
+def test_a_question_about_now_recalls_the_newest_of_a_topic_first(
+    tmp_path: Path, packaged_embeddings
+):
+    # No fact links these: only their meaning says the second replaces the first.
+    memory = HybridMemory(
+        DocumentStore(Database(tmp_path / "db")),
+        ChromaVectorIndex(tmp_path / "chroma"),
+        packaged_embeddings,
+    )
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    said = [
+        (90, "I work as a barista in a little coffee shop by the station."),
+        (60, "The neighbours' dog barked all night again."),
+        (30, "We watched a documentary about octopuses, so clever."),
+        (3, "Big news: the county hospital hired me as a radiology technician!"),
+    ]
+    memory.index(
+        "u",
+        [
+            Document(
+                doc_id=f"m{n}",
+                kind="message",
+                text=text,
+                source_ids=[f"m{n}"],
+                created_at=now - timedelta(days=days_ago),
+            )
+            for n, (days_ago, text) in enumerate(said)
+        ],
+    )
+    for query, first in [
+        ("What is my job?", "m3"),
+        ("Where do I work now?", "m3"),
+        ("What job did I have before?", "m0"),
+        ("Where did I use to work?", "m0"),
+    ]:
+        found = memory.recall("u", query, k=4, now=now)
+        assert found[0].id == first, query
+        scores = [r.score for r in found]
+        assert scores == sorted(scores, reverse=True), query
+    memory.flush()  # written vectors are compared as well as buffered ones
+    assert memory.recall("u", "What is my job?", k=4, now=now)[0].id == "m3"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from confidante.memory.ranking import (
@@ -17,15 +18,20 @@ from confidante.memory.ranking import (
     episode_order,
     fact_source_messages,
     fuse_messages,
+    in_time_order,
     known_messages,
     messages_of,
     newest_first,
     rank_facts,
     reciprocal_rank_fusion,
     replacements,
+    rescored,
     said_within,
+    same_topic,
     select,
     speakers_named,
+    tense,
+    time_ordered,
     top_scored,
     without_names,
 )
@@ -248,6 +254,77 @@ def test_newest_first_follows_chains_of_replacements():
     ranked = [("paris", 0.9), ("berlin", 0.8), ("other", 0.7), ("rome", 0.1)]
     moved = newest_first(ranked, {"paris": "berlin", "berlin": "rome"})
     assert _ids(moved) == ["rome", "berlin", "paris", "other"]
+
+
+# Time order among what speaks to the same thing
+
+
+@pytest.mark.parametrize(
+    ("query", "asked"),
+    [
+        ("Where do I live?", "present"),
+        ("What's my job now?", "present"),
+        ("Who will be coaching the team?", "present"),
+        ("How old is my nephew?", "present"),
+        ("What is my last name?", "present"),
+        ("What tools does she use to carve wood?", "present"),
+        ("What did I say I do now?", "present"),
+        ("Where did I use to live?", "past"),
+        ("What car did I have before?", "past"),
+        ("What was my old phone number?", "past"),
+        ("Who was my previous landlord?", "past"),
+        ("What was my last job?", "past"),
+        ("Where did she work originally?", "past"),
+        ("What don't I eat anymore?", "past"),
+        ("When did I move?", None),
+        ("What was the name of the hotel?", None),
+    ],
+)
+def test_tense_tells_the_present_from_before_and_from_events(query: str, asked: str | None):
+    assert tense(query) == asked
+
+
+def test_same_topic_groups_alike_vectors_transitively_and_leaves_loners_out():
+    vectors = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.8, 0.6, 0.0], [0.0, 1.0, 0.0]])
+    # 0 ~ 2 (0.8) and 2 ~ 3 (0.6), though 0 and 3 are not alike; 1 is alike to none.
+    assert same_topic(vectors, 0.5) == [[0, 2, 3]]
+    assert same_topic(vectors, 0.7) == [[0, 2]]
+    assert same_topic(np.zeros((2, 3)), 0.5) == []
+
+
+def test_in_time_order_sorts_each_group_in_the_places_it_holds():
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = ["cook", "weather", "chef", "sous"]
+    times = {"cook": day, "chef": day + timedelta(days=40), "sous": day + timedelta(days=20)}
+    groups = [[0, 2, 3]]
+    assert in_time_order(ids, groups, times, "present") == ["chef", "weather", "sous", "cook"]
+    assert in_time_order(ids, groups, times, "past") == ["cook", "weather", "sous", "chef"]
+
+
+def test_in_time_order_keeps_the_order_of_ties():
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    times = {"fact": day, "message": day, "newer": day + timedelta(days=1)}
+    ids = ["fact", "message", "newer"]
+    assert in_time_order(ids, [[0, 1, 2]], times, "present") == ["newer", "fact", "message"]
+    assert in_time_order(ids, [[0, 1, 2]], times, "past") == ids
+
+
+def test_rescored_gives_each_place_its_score():
+    ranked = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
+    assert rescored(["c", "a", "b"], ranked) == [("c", 0.9), ("a", 0.5), ("b", 0.1)]
+
+
+def test_time_ordered_puts_the_newest_of_a_topic_first_and_scores_agree():
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    ranked = [("old job", 0.9), ("weather", 0.8), ("new job", 0.3), ("unseen", 0.2)]
+    vectors = {"old job": [1.0, 0.1], "weather": [0.0, 1.0], "new job": [0.9, 0.2]}
+    times = {"old job": day, "weather": day, "new job": day + timedelta(days=30)}
+    present = time_ordered(ranked, vectors, times, "present", threshold=0.5)
+    assert _ids(present) == ["new job", "weather", "old job", "unseen"]
+    assert [score for _, score in present] == [0.9, 0.8, 0.3, 0.2]
+    assert _ids(time_ordered(ranked, vectors, times, "past", threshold=0.5)) == _ids(ranked)
+    # Without vectors or times there is nothing to compare.
+    assert time_ordered(ranked, {}, times, "present") == ranked
 
 
 # Selection

@@ -126,6 +126,17 @@ class ChromaVectorIndex:
         distances = (result["distances"] or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    def vectors(self, user_id: str, ids: Sequence[str]) -> dict[str, Sequence[float]]:
+        """The stored vectors of ``ids``, by id; ids without one are left out."""
+        col = self._collection(user_id, create=False)
+        if col is None or not ids:
+            return {}
+        result = col.get(ids=list(ids), include=["embeddings"])
+        embeddings = result["embeddings"]
+        if embeddings is None:
+            return {}
+        return dict(zip(result["ids"], embeddings, strict=True))
+
     def delete(self, user_id: str, ids: Sequence[str] | None = None) -> None:
         """Remove vectors by id, or drop the user's whole collection when ``ids`` is None."""
         if ids is not None:

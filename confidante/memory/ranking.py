@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
+
+import numpy as np
 
 from confidante.memory.when import Window
 
@@ -48,6 +50,32 @@ TIME_WEIGHT = 1.5
 FACT_ITEM_WEIGHT = 0.5
 # Candidates each ranking contributes.
 POOL = 150
+# The first recollections, among which those that speak to the same thing are put in time
+# order (deeper, the newest of a long talk about one topic pushed down what a question about
+# one moment needs), and how alike (cosine similarity of their vectors) two must be to speak to
+# the same thing: a change of state often shares no word with what it changes.
+RECENCY_HEAD = 5
+SAME_TOPIC = 0.25
+
+Tense = Literal["present", "past"]
+# Words that turn a question to what was true before ("Where did I use to live?", "my old job",
+# "What did I do previously?"): the oldest of what speaks to the same thing ranks first.
+_PAST = re.compile(
+    r"\b(?:before|previously|formerly|originally|used\s+to|did\s+(?:\S+\s+){1,3}use\s+to"
+    r"|at\s+first|back\s+then"
+    r"|in\s+the\s+past|no\s+longer|any\s?more|ex"
+    r"|(?:my|our|your|his|her|their|the)\s+(?:old|former|previous|prior|original)"
+    r"|(?:my|our|your|his|her|their)\s+last(?!\s+name))\b",
+    re.IGNORECASE,
+)
+# Words that ask about now, whatever the verb's tense ("What did I say I do now?").
+_NOW = re.compile(
+    r"\b(?:now|nowadays|currently|current|presently|still|these\s+days|at\s+the\s+moment"
+    r"|at\s+present)\b",
+    re.IGNORECASE,
+)
+# A question in the simple past ("When did I move?") asks about an event, not the present.
+_PAST_VERB = re.compile(r"\b(?:did|was|were|had)(?:n['’]t)?\b", re.IGNORECASE)
 
 
 class Selectable(Protocol):
@@ -269,6 +297,93 @@ def newest_first(
         old_at, new_at = min(moves)
         order.insert(old_at, order.pop(new_at))
     return order
+
+
+def tense(query: str) -> Tense | None:
+    """Whether the query asks about the present, about before, or (None) about an event.
+
+    "Where do I live?" and "What will I do?" ask about the present; "Where did I use to live?"
+    about before; "When did I move?" about an event, which no order of time answers better.
+    """
+    if _PAST.search(query):
+        return "past"
+    if _NOW.search(query) or not _PAST_VERB.search(query):
+        return "present"
+    return None
+
+
+def same_topic(vectors: np.ndarray, threshold: float = SAME_TOPIC) -> list[list[int]]:
+    """Groups of row numbers whose vectors are alike: cosine similarity above ``threshold``.
+
+    Alike is transitive (a group is a connected component); each group lists its rows in
+    order, groups in the order of their first row; rows alike to no other are left out.
+    """
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms == 0, 1.0, norms)
+    alike = (unit @ unit.T) > threshold
+    group = list(range(len(unit)))  # union-find: each row's representative
+
+    def root(row: int) -> int:
+        while group[row] != row:
+            group[row] = group[group[row]]
+            row = group[row]
+        return row
+
+    for a, b in zip(*np.nonzero(np.triu(alike, 1)), strict=True):
+        group[root(int(b))] = root(int(a))
+    members: dict[int, list[int]] = {}
+    for row in range(len(unit)):
+        members.setdefault(root(row), []).append(row)
+    return [rows for rows in members.values() if len(rows) > 1]
+
+
+def in_time_order(
+    ids: Sequence[str], groups: Iterable[Sequence[int]], times: Mapping[str, datetime], tense: Tense
+) -> list[str]:
+    """``ids`` with each group's members in time order, in the places the group holds.
+
+    Newest first for the present, oldest first for the past; ties keep their order. ``groups``
+    lists positions in ``ids``, each of an id in ``times``.
+    """
+    order = list(ids)
+    sign = -1 if tense == "present" else 1
+    for group in groups:
+        by_time = sorted(group, key=lambda p: (sign * times[ids[p]].timestamp(), p))
+        for place, p in zip(sorted(group), by_time, strict=True):
+            order[place] = ids[p]
+    return order
+
+
+def rescored(order: Sequence[str], ranked: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The ids of ``order`` (a reordering of ``ranked``) with ``ranked``'s scores, best first.
+
+    Each place keeps its score, so scores fall as the order goes whatever moved.
+    """
+    scores = sorted((score for _, score in ranked), reverse=True)
+    return list(zip(order, scores, strict=True))
+
+
+def time_ordered(
+    ranked: Sequence[tuple[str, float]],
+    vectors: Mapping[str, Sequence[float]],
+    times: Mapping[str, datetime],
+    tense: Tense,
+    threshold: float = SAME_TOPIC,
+) -> list[tuple[str, float]]:
+    """``ranked`` with what speaks to the same thing in time order, and scores that agree.
+
+    Ids with a vector and a time (the caller gives them for the best few) are grouped by
+    ``same_topic``; each group is put newest first for a question about the present ("they
+    made me head chef" before "I'm a line cook" for "What is my job?", though the older one
+    matches its words better), oldest first for one about before.
+    """
+    ids = [doc_id for doc_id, _ in ranked]
+    places = [i for i, doc_id in enumerate(ids) if doc_id in vectors and doc_id in times]
+    if len(places) < 2:
+        return list(ranked)
+    rows = np.asarray([vectors[ids[i]] for i in places], dtype=np.float32)
+    groups = [[places[row] for row in group] for group in same_topic(rows, threshold)]
+    return rescored(in_time_order(ids, groups, times, tense), ranked)
 
 
 def select(

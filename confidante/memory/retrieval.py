@@ -14,7 +14,9 @@ When the query names someone who speaks in the conversation, their own messages 
 (multi-party logs). Facts extracted from messages are ranked too, by words and by meaning;
 each fact lifts the messages it came from ("extra keys") and can be recalled itself. Messages
 found another way (``related``: the knowledge graph's facts about people the query names by
-relation, see graph/expansion.py) are one more ranking.
+relation, see graph/expansion.py) are one more ranking. Among the first recollections, those
+that speak to the same thing (alike vectors) are put newest first when the question asks about
+the present, oldest first when it asks about before, whether or not a fact links them.
 Measured on LoCoMo (``bench/locomo.py``); nothing here knows about that data set. This module
 keeps the stores and indexes; the ranking maths is in ``ranking.py``.
 """
@@ -31,7 +33,7 @@ from confidante.memory import ranking
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.lexical import LexicalIndex, terms
 from confidante.memory.pending import VectorBuffer
-from confidante.memory.ranking import POOL
+from confidante.memory.ranking import POOL, RECENCY_HEAD
 from confidante.memory.vector import VectorIndex
 from confidante.memory.when import Window, time_window
 from confidante.records import Recollection
@@ -119,12 +121,15 @@ class HybridMemory:
         self.episode_gap = episode_gap
         self._indexes: dict[str, _UserIndex] = {}
         self._lock = threading.RLock()
-        self._buffer = VectorBuffer(
-            vectors, on_flushed=documents.vectors_written, delay=write_delay
-        )
+        # The buffered vectors, by user and doc id, until written: recall compares the vectors
+        # of what it found, and the vector index has only the written ones. A lock of its own,
+        # since the writer thread clears it while other locks may be held.
+        self._unwritten: dict[str, dict[str, Sequence[float]]] = {}
+        self._unwritten_lock = threading.Lock()
+        self._buffer = VectorBuffer(vectors, on_flushed=self._written, delay=write_delay)
         for user_id, unwritten in documents.unwritten().items():
             vectors_of = self.embeddings.embed_documents([d.text for d in unwritten])
-            self._buffer.add(user_id, [d.doc_id for d in unwritten], vectors_of)
+            self._buffer_vectors(user_id, [d.doc_id for d in unwritten], vectors_of)
 
     def _index(self, user_id: str) -> _UserIndex:
         with self._lock:
@@ -157,8 +162,34 @@ class HybridMemory:
             if user_id in self._indexes:
                 for doc in added:
                     self._indexes[user_id].add(doc)
-            self._buffer.add(user_id, [d.doc_id for d in added], [vectors[d.doc_id] for d in added])
+            self._buffer_vectors(
+                user_id, [d.doc_id for d in added], [vectors[d.doc_id] for d in added]
+            )
         return added
+
+    def _buffer_vectors(
+        self, user_id: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        with self._unwritten_lock:
+            self._unwritten.setdefault(user_id, {}).update(zip(ids, vectors, strict=True))
+        self._buffer.add(user_id, ids, vectors)
+
+    def _written(self, user_id: str, ids: list[str]) -> None:
+        self.documents.vectors_written(user_id, ids)
+        with self._unwritten_lock:
+            unwritten = self._unwritten.get(user_id, {})
+            for doc_id in ids:
+                unwritten.pop(doc_id, None)
+            if not unwritten:
+                self._unwritten.pop(user_id, None)
+
+    def _vectors(self, user_id: str, ids: Sequence[str]) -> dict[str, Sequence[float]]:
+        """The vectors of ``ids``, buffered or written."""
+        with self._unwritten_lock:
+            unwritten = self._unwritten.get(user_id, {})
+            found = {doc_id: unwritten[doc_id] for doc_id in ids if doc_id in unwritten}
+        rest = [doc_id for doc_id in ids if doc_id not in found]
+        return found | (self.vectors.vectors(user_id, rest) if rest else {})
 
     def flush(self) -> None:
         """Write every buffered vector to the vector index now."""
@@ -200,7 +231,38 @@ class HybridMemory:
             )
         wanted = [(doc_id, score) for doc_id, score in ranked if doc_id not in exclude]
         found = self.documents.get(user_id, [doc_id for doc_id, _ in wanted[: 3 * k]])
-        return [_recollection(doc, score) for doc, score in ranking.select(wanted, found, k)]
+        chosen = ranking.select(wanted, found, k)
+        # A question naming a time is about then; one about an event, about that event.
+        asked = ranking.tense(query) if window is None else None
+        if asked is not None:
+            chosen = self._in_time_order(user_id, chosen, asked)
+        return [_recollection(doc, score) for doc, score in chosen]
+
+    def _in_time_order(
+        self,
+        user_id: str,
+        chosen: list[tuple[Document, float]],
+        asked: ranking.Tense,
+    ) -> list[tuple[Document, float]]:
+        """The chosen documents, the best of which that speak to the same thing in time order.
+
+        Only their order changes, not which are recalled (see ``ranking.time_ordered``).
+        """
+        times = {
+            doc.doc_id: doc.created_at
+            for doc, _ in chosen[:RECENCY_HEAD]
+            if doc.created_at is not None
+        }
+        if len(times) < 2:
+            return chosen
+        by_id = {doc.doc_id: doc for doc, _ in chosen}
+        ordered = ranking.time_ordered(
+            [(doc.doc_id, score) for doc, score in chosen],
+            self._vectors(user_id, list(times)),
+            times,
+            asked,
+        )
+        return [(by_id[doc_id], score) for doc_id, score in ordered]
 
     def _rank(
         self,
@@ -244,7 +306,7 @@ class HybridMemory:
         newer = ranking.replacements(
             index.replaced_by, index.fact_sources, index.by_message_id, index.messages
         )
-        return ranking.newest_first(ranked, newer)
+        return ranking.rescored([d for d, _ in ranking.newest_first(ranked, newer)], ranked)
 
     def _rank_facts(self, index: _UserIndex, words: list[str], dense: list[str]) -> list[str]:
         lexical = [
@@ -268,6 +330,12 @@ class HybridMemory:
     def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
         """Forget documents by id (every one of the user's when None); returns how many."""
         self._buffer.delete(user_id, doc_ids)
+        with self._unwritten_lock:
+            if doc_ids is None:
+                self._unwritten.pop(user_id, None)
+            else:
+                for doc_id in doc_ids:
+                    self._unwritten.get(user_id, {}).pop(doc_id, None)
         removed = self.documents.delete(user_id, doc_ids)
         with self._lock:
             self._indexes.pop(user_id, None)  # rebuilt from what is left on next use

@@ -17,6 +17,10 @@ class VectorIndex(Protocol):
         """Up to ``k`` (id, similarity) pairs, most similar first."""
         ...
 
+    def vectors(self, user_id: str, ids: Sequence[str]) -> dict[str, Sequence[float]]:
+        """The stored vectors of ``ids``, by id; ids without one are left out."""
+        ...
+
     def delete(self, user_id: str, ids: Sequence[str] | None = None) -> None:
         """Remove the vectors under ``ids``, or every vector of ``user_id`` when ``ids`` is None."""
         ...
