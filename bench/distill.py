@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import stdlib_first  # noqa: F401  (before anything that imports transformers)
 import torch
 
 from confidante import Assistant, Feedback, Settings

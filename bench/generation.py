@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import stdlib_first  # noqa: F401  (before anything that imports transformers)
 from percentiles import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import stdlib_first  # noqa: F401  (before anything that imports transformers)
 from percentiles import percentile
 from rank_bm25 import BM25Okapi
 

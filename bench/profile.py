@@ -37,13 +37,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# This file's folder is first on sys.path, where its name would shadow the standard library's
-# ``profile`` module (which cProfile, and so transformers, imports).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import stdlib_first  # noqa: F401  (before anything that imports transformers)
 
-from confidante import Assistant, Settings  # noqa: E402
-from confidante.graph.schema import PREDICATES, SELF, relation_named  # noqa: E402
-from confidante.testing import HashEmbedder, ScriptedLLM  # noqa: E402
+from confidante import Assistant, Settings
+from confidante.graph.schema import PREDICATES, SELF, relation_named
+from confidante.testing import HashEmbedder, ScriptedLLM
 
 DATA = Path(__file__).resolve().parent / "data" / "profile"
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -46,6 +46,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
+import stdlib_first  # noqa: F401  (before anything that imports transformers)
 from percentiles import percentile
 
 from confidante import AsyncAssistant, Settings

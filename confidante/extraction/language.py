@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from confidante.graph.schema import RELATION_WORDS
 
@@ -143,7 +143,7 @@ _NAME = rf"{_CAPWORD}(?:\s+{_CAPWORD})?"
 # word shaped like a finite verb ("lives", "moved").
 _AUX = (
     r"is|was|'s|has|had|does|did|doesn't|didn't|isn't|wasn't|hasn't|will|would|can|could|just|"
-    r"also|finally|still|now|never|always|really|recently|officially|actually|currently|"
+    r"also|finally|still|now|never|always|really|recently|officially|actually|currently|only|"
     r"got|left|made|met|took|became|began|went|quit|ran|teaches|goes|says|said"
 )
 _VERBISH = rf"(?-i:(?:{_AUX})\b|[a-z]+(?:s|ed)\b)"
@@ -151,8 +151,9 @@ _MOD = r"(?:(?:best|older|younger|little|big|baby|twin|oldest|youngest|new)\s+)?
 _MY_ROLE = rf"my\s+{_MOD}(?:{_ROLE})s?\s*,?\s+"
 # A noun followed by a verb is not a name and its verb ("Tree nuts make...").
 _NOT_A_VERB = r"\s+\w+\s+(?:make|give|are|were|have|do|don't|cause|taste|look|seem)\b"
+_TITLE_ROLE = r"(?-i:(?:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Cousin|Baby)\s+)"
 _THIRD = (
-    rf"(?:{_MY_ROLE}(?P<named>{_NAME})|(?P<name>{_NAME})(?=\s+(?:{_VERBISH}|and\s))(?!{_NOT_A_VERB})"
+    rf"(?:(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<named>{_NAME})|(?P<name>{_NAME})(?=\s+(?:{_VERBISH}|and\s))(?!{_NOT_A_VERB})"
     r"|(?P<pronoun>he|she)\b)"
 )
 # A subject alone, cut off from its verb by a conjunction: "My brother Tom | and my sister...".
@@ -163,18 +164,19 @@ _FIRST = r"(?:I|I'm|I've|I'd|I'll|we|we're|we've|we'll)\b|(?P<with>" + _NAME + r
 _SUBJECT = rf"(?:(?P<first>{_FIRST})|{_THIRD})"
 # Words that may come before a clause's subject: "..., but now I'm", "Yesterday Ana moved".
 _LEAD = (
-    r"(?:(?:now|then|also|honestly|today|yesterday|recently|lately|finally|well|oh|and|but|so"
+    r"(?:(?:now|then|also|honestly|today|yesterday|recently|lately|finally|well|oh|and|but|so|ok"
+    r"|okay|anyway|update|btw|guess\s+what|good\s+news|big\s+news|fyi"
     r"|these\s+days|last\s+\w+|this\s+\w+)\s*,?\s+)*"
 )
 # ", bought a minivan", ", doing a course at...": the same speaker goes on with a new verb.
 _NEXT_VERB = (
-    r"(?-i:(?:[a-z]+(?:ed|ing)|bought|sold|got|left|quit|made|took|met|became|began|went|found)"
+    r"(?-i:(?:[a-z]+(?:ed|ing)|been|bought|sold|got|left|quit|made|took|met|became|began|went|found)"
     r"\s+(?:a|an|the|my|our|to|in|from|up|at|for|with|out|back|on)\b)"
 )
 _BREAK = re.compile(
     r"(?:[;:()]|\s[-\u2013\u2014]\s|,|\s+(?:and|but|so|because|though|although|while|whereas)\b)"
     rf"\s*{_LEAD}(?:(?={_SUBJECT})(?!{_NAME}\s+and\s+(?:my\s|{_NAME}))|(?<=,\s)(?={_NEXT_VERB}"
-    r"|(?:officially|now|currently)\s+(?:a|an)\s))",
+    r"|(?:officially|now|currently)\s+(?:a|an)\s|originally\s))",
     re.IGNORECASE,
 )
 _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
@@ -183,16 +185,17 @@ _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
 # "allergic to cats". Past and -ing forms and the adjectives of a state, not base forms (those
 # are requests: "Remind me...").
 _DROPPED_I = re.compile(
-    r"^\W*(?:(?:just|finally|officially|recently|also|now|still|totally|basically)\s+)*"
-    r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|got|left|quit|sold|made|took|met|became|began|"
+    r"^\W*(?:(?:just|finally|officially|recently|also|now|still|totally|basically|honestly|really"
+    r"|actually|so|omg|wow|yay|woo|woohoo|haha|lol|ugh|ok|okay|well|welp)\s+)*"
+    r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|made|took|met|became|began|"
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
-    r"lactose|fluent|obsessed|into|originally|born|based|officially|currently)\b",
+    r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not)\b",
     re.IGNORECASE,
 )
 _STATE_WORDS = frozenset(
     "allergic vegan vegetarian pescatarian married engaged single divorced pregnant lactose "
-    "fluent obsessed into originally based officially currently".split()
+    "fluent obsessed into originally based officially currently back not".split()
 )
 # Words before -ed/-ing that are not verbs the speaker did.
 _NOT_VERBS = frozenset("red bed need seed weed feed speed hundred sacred nothing something".split())
@@ -232,6 +235,7 @@ class Clause:
 
     text: str
     about: str | None = None
+    start: int = 0  # where in the sentence it begins: facts are told in this order
 
 
 def _base_form(verb: str) -> str:
@@ -278,7 +282,7 @@ def clauses(sentence: str, is_name: Callable[[str], bool], people: list[str]) ->
             carried = alone.group("mention")  # its verb comes later
             continue
         if text:
-            out += _clause(text, is_name, people)
+            out += [replace(c, start=start) for c in _clause(text, is_name, people)]
     return out
 
 
@@ -288,10 +292,32 @@ _NAMING = re.compile(
 )
 
 
+# "my mom Carol's birthday is...": a clause about Carol, in her first person.
+_POSSESSOR = re.compile(
+    rf"^\W*(?:{_MY_ROLE}|{_TITLE_ROLE})?(?P<name>{_NAME})'s\s+"
+    r"(?=(?:birthday|bday|job|age|name|husband|wife|partner|boyfriend|girlfriend|dog|cat|new)\b)",
+    re.IGNORECASE,
+)
+_MENTIONED = re.compile(rf"(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<name>{_NAME})", re.IGNORECASE)
+
+
 def _clause(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
+    out = _clause_about(text, is_name, people)
+    # People named inside ("Met my friend Lin...") are who a later "she" means.
+    people += [
+        n.group("name") for n in _MENTIONED.finditer(text) if is_name(n.group("name").split()[0])
+    ]
     naming = _NAMING.search(text)  # "her name is Mei and she's a vet tech": she is Mei
     if naming and is_name(naming.group("name").split()[0]):
         people.append(naming.group("name"))
+    return out
+
+
+def _clause_about(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
+    possessor = _POSSESSOR.match(text)
+    if possessor and is_name(possessor.group("name").split()[0]):
+        people.append(possessor.group("name"))
+        return [Clause("my " + text[possessor.end() :], about=possessor.group("name"))]
     m = _SUBJECT_AT_START.match(text)
     if m is None:
         return [_unstated_subject(text)]
@@ -343,7 +369,7 @@ def _third_person(
             " ".join(w for w in n.split() if is_name(w)) for n in named if is_name(n.split()[0])
         ]
         if not persons or len(persons) < len(named):
-            return [Clause(text)]
+            return [_unstated_subject(text)]  # "Also switched to...": no one named after all
         people.extend(persons)
     elif people:
         persons = [people[-1]]

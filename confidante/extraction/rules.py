@@ -69,7 +69,7 @@ JOBS engineer developer programmer nurse teacher doctor physician surgeon dentis
   nutritionist physiotherapist physio chiropractor psychiatrist therapist counsellor social_worker
   courier trucker dj comedian animator illustrator copywriter strategist administrator sous_chef
   line_cook dishwasher busser host hostess bouncer cleaner mover driver chauffeur
-  scrum_master pm rn lpn emt cna
+  scrum_master pm rn lpn emt cna gp
 FIELDS HR IT marketing sales finance accounting tech healthcare education insurance retail
   hospitality construction logistics law publishing advertising consulting research engineering
   design admissions payroll recruiting procurement compliance operations customer_service
@@ -95,7 +95,8 @@ SPECIES dog puppy=dog cat kitten=cat rabbit bunny=rabbit guinea_pig hamster parr
   rottweiler=dog doberman=dog schnauzer=dog mutt=dog pup=dog doggo=dog tabby=cat moggy=cat
   siamese=cat kitty=cat goldfish=fish betta=fish cockatiel=bird canary=bird
 DIETS vegetarian vegan pescatarian pescetarian=pescatarian keto gluten-free gluten_free=gluten-free
-  plant-based
+  plant-based dairy-free dairy_free=dairy-free lactose-free halal kosher paleo low-carb low-sodium
+  low-fat sugar-free
 """
 _LISTS = {
     name: [w.replace("_", " ") for w in words.split()]
@@ -162,7 +163,8 @@ STOPPED  (?:stopped|quit|gave\s+up)
 WORDS2   [\w-]+(?:\s+[\w-]+)?
 DEGREE   (?:degree|masters?|master's|phd|bachelor's|bachelors)
 FAN      (?:a\s+)?(?:big\s+|huge\s+|great\s+)?fan\s+of
-MOVED    (?:moved|relocated)(?:\s+(?:back|over|away|out|here|down|up|across|home|house))*\s+(?=to\b
+MOVED    (?:moved|relocated|transferred)(?:\s+(?:back|over|away|out|here|down|up|across|home
+         |house))*\s+(?=to\b
          |from\b|out\s+of\b)
 ALLERGIC (?:(?:very|severely|mildly|highly|extremely)\s+)?allergic\s+to\s+
 OWNED    (?=(?:a|an|my\s+first|our|a\s+new|two|three)\b)
@@ -192,7 +194,8 @@ H1       but|because|cause|cuz|since|although|though|while|whereas|which|who|who
 H2       whenever|if|unless|until|so|that|that's|except|like|especially|including|particularly
 ABBR     (?<!\bSt)(?<!\bMt)(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)(?<!\bFt)(?<!\bProf)(?<!\bJr)
          (?<!\bSr)(?<!\b[A-Z])
-HARD_CUT <ABBR>\.|,\s*(?:no|not|never|don't|do\s+not|please|pls)\b|[!?;:()\[\]"]|\s+-\s+|\s+(?:<H1>
+HARD_CUT \s[\u2013\u2014]\s|<ABBR>\.|,\s*(?:no|not|never|don't|do\s+not|please|pls)\b
+         |[!?;:()\[\]"]|\s+-\s+|\s+(?:<H1>
          |<H2>)\b|,\s*(?:and\s+|but\s+|so\s+)?<SUBJECTS>
 HARD_CUT <HARD_CUT>|\s+and\s+<SUBJECTS>|\s+(?:and|or)\s+<VERBS>
 S1       with|for|as|near|during|after|before|last|next|this|every|each|right\s+now|full[- ]time
@@ -208,6 +211,7 @@ F3       instead|btw|either|already|today|again|here|there|sometimes|every\s+day
 PARTING  broke\s+up|split\s+up|split|separated|divorced|got\s+divorced|are\s+done|are\s+over
          |am\s+done|called\s+it\s+quits|ended\s+(?:it|things)|parted\s+ways
 SOMEONE  (?:someone|somebody|a\s+(?:guy|girl|man|woman|lady|boy)|someone\s+new)
+TITLEROLE (?-i:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Cousin|Baby)
 FANADJ   (?:big|huge|massive|great|die-hard|diehard|total|lifelong|devoted)
 FANNOUN  (?:fan|nut|fanatic|buff|junkie|addict|geek|nerd|lover|person)s?\b
 FILLER   (?:\s+(?:<F1>|<F2>|<F3>|a\s+little|at\s+all|of\s+course))+$
@@ -269,7 +273,8 @@ _ARTICLE = _rx(r"^(?:the|a|an)\s+")
 _AGED = _rx(r"^\d{1,3}[- ](?:years?|yrs?)[- ]old\s+")
 # "Deloitte's Chicago office": the employer is Deloitte.
 _BRANCH = _rx(
-    r"^(?P<org>.+?)'s\s+(?:(?-i:[A-Z][\w-]*)\s+)*(?:office|branch|location|store|site|campus|plant"
+    r"^(?P<org>.+?)'s\s+(?P<place>(?:(?-i:[A-Z][\w-]*)\s+)*)"
+    r"(?:office|branch|location|store|site|campus|plant"
     r"|warehouse|hq|headquarters|factory|clinic|studio|payroll|books|staff|team)\b"
 )
 # An employer's name: capitalised words, and the small words inside names ("Bank of America").
@@ -340,6 +345,13 @@ def _phrase(rest: str, *, whole: bool = False, extra: Cut = None, words: int = 8
 _clause = partial(_phrase, whole=True)  # plans, favourites: "move to Lisbon next year"
 _org = partial(_phrase, extra=_ROLE_CUT, words=6)  # "Acme Corp" (as a nurse)
 _restricted = partial(_phrase, extra=_PREP_CUT, words=5)  # studies: "law" (at Lisbon University)
+_SCHOOL = re.compile(r"^[^,;]*?\s+(?:at|in)\s+(?=" + _CAP + ")")
+
+
+def _study(rest: str) -> list[str]:
+    """What someone studies and where: "computer science at NUS" -> both."""
+    school = _SCHOOL.match(_hard(rest))
+    return _restricted(rest) + (_org(_hard(rest)[school.end() :]) if school else [])
 
 
 def _place(rest: str) -> list[str]:
@@ -430,14 +442,26 @@ def _fandom(rest: str) -> list[str]:
 
 
 _activities = partial(_items, extra=_PREP_CUT)  # "the guitar" (in a band)
-_allergens = partial(_items, extra=_ALLERGY_WORD)  # "peanut" (allergy)
+_ALLERGY_ONE = _rx(r"^(?:an?\s+)?(?:(?:severe|mild|bad|serious|slight)\s+)?one\s+to\s+")
+
+
+def _allergens(rest: str) -> list[str]:
+    """What someone is allergic to: "peanut" (allergy); "a mild one to penicillin" too."""
+    items = _items(rest, extra=_ALLERGY_WORD)
+    return [o for o in (_ALLERGY_ONE.sub("", i) for i in items) if o]
 
 
 def _languages(rest: str) -> list[str]:
-    """Language names: known ones, or capitalised single words."""
+    """Language names: the first item if capitalised, and every known one in the clause.
+
+    "Tagalog with my parents and English everywhere else", "Mandarin and Cantonese and
+    conversational Japanese": each language is named, whatever comes between.
+    """
     items = [_LANG_LEADING.sub("", item) for item in _items(rest)]
-    known = [i.capitalize() for i in items if i.lower() in _LANGUAGES]
-    return known + [i for i in items if _is_name(i) and " " not in i and i not in known]
+    first = [i for i in items[:1] if _is_name(i) and " " not in i]
+    clause = re.findall(r"[\w-]+", _hard(rest))
+    known = [w.capitalize() for w in clause if w.lower() in _LANGUAGES]
+    return list(dict.fromkeys([*first, *known]))
 
 
 def _is_name(word: str) -> bool:
@@ -500,8 +524,11 @@ def _name(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """The speaker's name; a ``loose`` group allows lowercase, ``alone`` wants nothing after."""
     if "alone" in m.re.groupindex and not _NAME_ALONE.match(_rest(m)):
         return []
-    names = _names(_rest(m), loose="loose" in m.re.groupindex)[:1]
+    title = _TITLE.match(_rest(m).lstrip())
+    names = _names(_rest(m).lstrip(), loose="loose" in m.re.groupindex)[:1]
     names = [n for n in names if not n.lower().endswith("ing")]
+    if title:  # "address me as Dr. Okafor": the title is part of how they are called
+        names = [f"{title.group().strip()} {n}" for n in names]
     return [_fact(speaker, "name", n, confidence=conf) for n in names]
 
 
@@ -518,7 +545,8 @@ def _moved(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     if subject is None or parts is None:
         return []
     old, new = parts.group("old") or "", parts.group("new") or ""
-    if _WORKPLACE_WORDS.search(old) or re.match(r"^(?:the\s+)?" + _CAPWORD + r"'s\b", new):
+    at_work = _WORKPLACE_WORDS.search(old) or _SAME_JOB.search(m.string)
+    if at_work or re.match(r"^(?:the\s+)?" + _CAPWORD + r"'s\b", new):
         # "from the Home Depot paint desk to Lowe's": a new employer, not a new home
         return _workplaces(subject, old, 0.6, negated=True) + _workplaces(subject, new, 0.6)
     out = [_fact(subject, "lives_in", p, negated=True) for p in _place(old)]
@@ -533,13 +561,14 @@ def _workplaces(subject: str, text: str, conf: float, *, negated: bool = False) 
         org = branch.group("org") if branch else org
         place = None if negated else _ORG_PLACE.match(org)
         org = place.group("org") if place else org
+        where = place.group("place") if place else (branch.group("place").strip() if branch else "")
         capitalised = _CAP_RUN.match(org)
         org = capitalised.group() if capitalised and org[:1].isupper() else org
         if _GENERIC_EMPLOYER.fullmatch(org):  # "the team", "the company": no employer named
             continue
         out.append(_fact(subject, "works_at", org, confidence=conf, negated=negated))
-        if place:
-            out.append(_fact(subject, "lives_in", place.group("place"), confidence=0.6))
+        if where and not negated:
+            out.append(_fact(subject, "lives_in", where, confidence=0.6))
     return out
 
 
@@ -550,6 +579,7 @@ _GENERIC_EMPLOYER = _rx(
 _WORKPLACE_WORDS = _rx(
     r"\b(?:desk|job|role|team|department|dept|company|firm|store|shop|counter)\b"
 )
+_SAME_JOB = _rx(r"\bsame\s+(?:job|role|position|work|team)\b|\b(?:better|longer|shorter)\s+hours\b")
 _AS_JOB = _rx(r"\bas\s+(?:an?\s+)?(?P<job>[\w-]+(?:\s+[\w-]+){0,2})")
 
 
@@ -602,8 +632,9 @@ def _closing(subject: str, *predicates: str) -> Facts:
 def _quit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I quit Acme", "I left my job at Acme": the employer and the job both end."""
     rest = _rest(m)
-    # "I left Google for Stripe" changes employer, not necessarily job (see _left_for).
-    job = [] if re.search(r"\s+for\s+" + _CAP, _hard(rest)) else _closing(speaker, "job")
+    # Leaving an employer ("I left Google (for Stripe)") need not change what one does.
+    left = re.search(r"\bleft\s*$", m.group(), re.IGNORECASE)
+    job = [] if left else _closing(speaker, "job")
     return _workplaces(speaker, rest, conf, negated=True) + job
 
 
@@ -651,6 +682,53 @@ def _gone(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     return [_fact(speaker, p, person, negated=True) for p in kinds] if person else []
 
 
+def _pet_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "Ziggy is my ferret now"."""
+    person = _person(_group(m, "x"))
+    word = _SPACES.sub(" ", _group(m, "species").lower())
+    species = _SPECIES.get(word, word)
+    obj = f"{_an(word)}{word} named {person}"
+    return [_fact(speaker, "pet", obj, role=species, confidence=conf)] if person else []
+
+
+def _taste_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "roasted brussels sprouts are amazing", "running is my thing"."""
+    thing = _group(m, "x")
+    if thing.lower().startswith(("the ", "this ", "that ", "it ", "everything")):
+        return []
+    return [_fact(speaker, "likes", o, confidence=0.6) for o in [thing] if _is_taste(o)]
+
+
+_CALLED = _rx(
+    r"(?:\s*[-\u2013\u2014:,]\s*|\s+(?:called|named)\s+)(?P<name>"
+    + _CAPWORD
+    + r"(?:\s+"
+    + _CAPWORD
+    + r")*)"
+)
+
+
+def _business(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I opened my own shop, Reyes Auto": they own it (by name, when it has one)."""
+    named = _CALLED.match(_rest(m))
+    what = named.group("name") if named else re.sub(r"^(?:I\s+\w+(?:\s+up)?\s+)", "", m.group())
+    return [_fact(speaker, "owns", what.strip(), confidence=conf)]
+
+
+def _moved_someone(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "we moved Grandma Edith into Sunrise": where that person lives now."""
+    person = _person(_group(m, "x"))
+    return [_fact(person, "lives_in", p, confidence=0.6) for p in _org(_rest(m))] if person else []
+
+
+def _titled(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "Grandpa Hiro", "Auntie Grace", "Baby Noah": a relative named by role."""
+    person = _person(_group(m, "x"))
+    word = _group(m, "role").lower()
+    pred, role = ("family", "child") if word == "baby" else RELATION_WORDS[word]
+    return [_fact(speaker, pred, person, role=role, confidence=conf)] if person else []
+
+
 def _friends_no_more(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "Kayla and I aren't friends anymore"."""
     person = _person(_group(m, "x"))
@@ -696,6 +774,14 @@ def _diet_named(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
         if diet in _VAGUE or diet in ("new", "special", "good", "healthy")
         else [_fact(speaker, "diet", diet, confidence=conf)]
     )
+
+
+def _work_in(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm working in Singapore as a bartender": where they are, and the job."""
+    out = [_fact(speaker, "lives_in", p, confidence=0.6) for p in _place(_rest(m))]
+    role = _AS_JOB.search(_hard(_rest(m)))
+    job = _tidy(_soft(role.group("job")), max_words=3) if role else ""
+    return out + ([_fact(speaker, "job", job, confidence=conf)] if _JOB_HEAD.search(job) else [])
 
 
 def _graduated(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -785,7 +871,7 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     if neg:
         return [_fact(speaker, "owns", _an(o) + o, negated=True) for o in _phrase(_rest(m))]
     out: list[FactCandidate] = []
-    for obj in _phrase(_rest(m)):
+    for obj in _phrase(_rest(m), extra=_PREP_CUT):
         words = obj.split()
         head = words[-1].lower()
         if head.rstrip("s") in _SPECIES or head in _SPECIES or head in RELATION_WORDS:
@@ -800,11 +886,15 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 # "~" confidence 0.6), then the pattern of the statement's lead-in (<NAME>: a fragment).
 _TABLE = r"""
 @name                 \bmy\s+name(?:\s+is|'s)\s+(?P<loose>)
-@name                 \b(?:call\s+me|(?:people|everyone)\s+calls?\s+me|I\s+go\s+by|I(?:'m
+@name                 \b(?:call\s+me|(?:address|refer\s+to)\s+me\s+as|(?:people
+                      |everyone)\s+calls?\s+me|I\s+go\s+by|I(?:'m
                       |\s+am)\s+going\s+by)\s+
 @name~                <IM>(?=<CAP>)(?P<alone>)
 @age                  <IM>(?P<age>\d{1,3})\s*(?:years?\s+old|yrs?\s+old|yo|y/o)\b
 @age                  <I>turned\s+(?P<age>\d{1,3})\b
+@age                  (?:<IM>turning\s+|<IM>(?:going\s+to\s+be|gonna\s+be)\s+
+                      |<I>(?:'ll|will)\s+be\s+)
+                      (?P<age>\d{1,3})\b
 @age                  <I>(?:turn|will\s+be|am\s+turning|'m\s+turning
                       |just\s+turned)\s+(?P<age>\d{1,3})\b
 @age~                 <IM>(?P<age>\d{1,2})(?=\s*(?:$|[,.!;]|and\b|but\b|btw\b|now\b|this\s+year\b
@@ -876,10 +966,11 @@ allergic_to:allergens <I>(?:tested\s+positive\s+for|(?:was|got|been)\s+diagnosed
                       (?:an?\s+)?(?=[\w-]+\s+allerg)
 @diet_named           (?:\bput\s+me\s+on|<IM>(?:now\s+)?on|<I>(?:started|went\s+on|began))\s+(?:a
                       |an|the)\s+(?P<diet>(?:strict\s+)?[\w-]+(?:\s+[\w-]+)?)\s+diet\b
+@work_in              (?:<IM>working|<IC>work|<IVE>been\s+working)\s+in\s+(?=<CAP>)
 @graduated            <I>(?:just\s+)?graduated\b|\bI\s+<ADV>finished\s+(?:my\s+)?(?:degree|studies
                       |school|college|uni|university)\b
-studies:restricted    <IC>(?:study|major\s+in)\s+
-studies:restricted    <IM>(?:studying|majoring\s+in|doing\s+(?:a|an|my)\s+<DEGREE>\s+in)\s+
+studies:study         <IC>(?:study|major\s+in)\s+
+studies:study         <IM>(?:studying|majoring\s+in|doing\s+(?:a|an|my)\s+<DEGREE>\s+in)\s+
 @relation             \bmy\s+<MOD><ROLE><LINK>\s+
 @relation             \b(?P<name><CAPWORD>(?:\s+<CAPWORD>)?)\s+is\s+my\s+<MOD><ROLE>\b
 @relation             <HAVE><COUNT>\s+<MOD><ROLE>(?P<link>\s+(?:called|named)|\s*[,:])\s+
@@ -904,10 +995,22 @@ partner:names         (?:<IVE>been\s+|<I>(?:started\s+)?)dating\s+(?=<CAP>)
 @pet                  \bmy\s+(?:<COUNT>\s+)?<MOD><SPEC><LINK>\s+
 lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.!?]*?\bI(?:'m
                       |\s+am)\s+(?:now\s+)?in\s+(?=<CAP>)
+@pet_is               \b(?P<x><CAPWORD>)\s+is\s+(?:now\s+)?(?:my|our)\s+<MOD><SPEC>\b
+@business             <IC>(?:opened|started|launched|founded|run|own|set\s+up)\s+(?:my\s+own|a|an
+                      |our\s+own)\s+
+                      (?:[\w-]+\s+){0,2}?(?:shop|business|company|store|restaurant|cafe|café|bakery
+                      |salon
+                      |studio|practice|firm|clinic|bar|garage|agency|startup|kiosk)\b
+@moved_someone        \b(?:moved|helped)\s+(?:my\s+<MOD><ROLE>\s+
+                      |<TITLEROLE>\s+)?(?P<x><CAPWORD>)\s+
+                      (?:move\s+)?(?:in)?to\s+(?=<CAP>)
+@titled               \b(?P<role><TITLEROLE>)
+                      \s+(?P<x><CAPWORD>)
 @friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:are|r)(?:n't|\s+not
                       |\s+no\s+longer)\s+friends\b
 @gone                 \b(?:RIP|R\.I\.P\.?)\s+(?P<x><CAPWORD>)|\b(?P<y><CAPWORD>)\s+(?:passed
-                      (?:\s+away|\s+on)?|died|crossed\s+the\s+rainbow\s+bridge)\b|(?:<I>|\bwe\s+)
+                      (?:\s+away|\s+on)?|died|crossed\s+the\s+rainbow\s+bridge
+                      |went\s+to\s+live\s+with|(?:was|got)\s+rehomed)\b|(?:<I>|\bwe\s+)
                       (?:lost|had\s+to\s+put\s+down|buried)\s+(?P<z><CAPWORD>)
 @pet                  <PET><PET_LINK>
 likes:tastes          <IC>(?:like|love|enjoy|adore)\s+
@@ -931,12 +1034,15 @@ allergic_to:allergens <IM><ALLERGIC>
 @reaction             \b(?P<x>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:make|makes|made|give|gives|gave)\s+
                       (?:me|my\s+(?:throat|face|lips|tongue|skin|eyes))\s+(?:break\s+out|swell|itch
                       |itchy|hives|a\s+rash|puffy|close\s+up|sneeze|wheezy|anaphylactic)
-allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?(?=[\w-]+\s+allerg)
+allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
+                      (?!(?:severe|mild|bad|serious|slight)\s)
+                      (?=[\w-]+\s+allerg)
 @diet                 <IM>(?:a\s+|on\s+a\s+)?<DIET>
 @diet                 <I>(?:became|went|turned|eat)\s+(?:a\s+)?<DIET>
 @diet                 <IVE>been\s+(?:a\s+)?<DIET>
 @diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b(?!\s+(?:or
                       |and)\s+dairy)
+@diet                 (?:^|\bso\s+)(?:a\s+)?<DIET>\s+(?:forever|from\s+now\s+on|for\s+life|now)\b
 @vegan                (?:<DONT>eat\s+(?:any\s+)?|<I>(?:<STOPPED>|cut\s+out)\s+(?:eating\s+)?
                       (?:all\s+)?)(?:animal\s+products|meat\s+(?:or|and)\s+dairy|dairy\s+(?:or
                       |and)\s+meat)\b
@@ -957,6 +1063,21 @@ plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
 @owns                 <IC>drive\s+(?=(?:a|an)\s)
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
+likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
+@taste_is             ^\W*(?-i:(?P<x>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}|
+                      (?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*))
+                      \s+(?:is|are)\s+(?:so\s+|really\s+|absolutely\s+|just\s+)?(?:amazing|awesome
+                      |the\s+best
+                      |delicious|my\s+(?:thing|jam|jam|favou?rite\s+thing|happy\s+place
+                      |obsession))\b
+@job~                 <IM>(?:the|our|my|your)\s+new\s+<JOB>
+@job-                 \bnot\s+being\s+(?:a|an|the)?\s*<JOB>(?=[^.;!?]*\bany\s*more\b)
+@job                  <ICV>(?:accepted|took|got|landed|been\s+offered|was\s+offered)\s+(?:a|an
+                      |the)\s+(?:new\s+)?
+                      (?:position|job|role|post|offer)\s+as\s+(?:a|an)?\s*<JOB_FREE>
+@employer-            \bmy\s+(?:tenure|time|job|role|position|contract|stint)\s+(?:at|with)\s+
+                      (?=[^.;!?]*\b(?:ends|ending|concludes|finishes|is\s+over|wraps\s+up)\b)
+@employer-            \b(?:my\s+)?last\s+day\s+(?:at|with)\s+
 @owns                 <I>(?:closed\s+on|got\s+the\s+keys\s+to)\s+(?=(?:a|an|the|my|our)\b)
 plans:clause          (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
 @going                <IM>(?:going\s+to|gonna)\s+
@@ -965,19 +1086,15 @@ plans:clause          (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
 
 _CLEANERS: dict[str, Cleaner] = {"place": _place, "org": _org, "clause": _clause, "items": _items}
 _CLEANERS |= {"restricted": _restricted, "activities": _activities, "allergens": _allergens}
+_CLEANERS |= {"study": _study}
 _CLEANERS |= {"languages": _languages, "names": _names, "fandom": _fandom, "tastes": _tastes}
-_SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in (_name, _age, _moved, _job, _relation)}
-_SPECIAL |= {
-    f.__name__[1:]: f
-    for f in (_quit, _retired, _left_for, _promoted, _parted, _wed, _gone, _vegan, _reaction)
-}
-_SPECIAL |= {
-    f.__name__[1:]: f for f in (_diet_named, _program, _graduated, _friends_no_more, _admitted)
-}
-_SPECIAL |= {
-    f.__name__[1:]: f
-    for f in (_employer, _birthday, _student, _pet, _favourite, _diet, _dislikes, _going, _owns)
-}
+_HANDLERS = (
+    *(_name, _age, _moved, _job, _relation, _employer, _birthday, _student, _pet, _favourite),
+    *(_diet, _dislikes, _going, _owns, _quit, _retired, _left_for, _promoted, _parted, _wed),
+    *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
+    *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone),
+)
+_SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 
 
 def _compile(line: str) -> tuple[re.Pattern[str], Callable[[Match, str], Facts]]:
@@ -1001,7 +1118,8 @@ _MENTIONS = tuple(
     rule
     for line, rule in zip(_table_lines(_TABLE), _RULES, strict=True)
     if (line.startswith(("@relation", "@pet ")) and "my" in line)
-    or line.startswith(("@gone", "@parted", "@wed", "@friends_no_more"))
+    or line.startswith(("@gone", "@parted", "@wed", "@friends_no_more", "@titled", "@pet_is"))
+    or line.startswith("@moved_someone")
     or "anymore" in line
 )
 
@@ -1075,18 +1193,18 @@ class RuleExtractor:
         for index, sentence in enumerate(sentences(normalise(text))):
             if _is_question(sentence):
                 continue
-            passes = [(sentence, speaker, _MENTIONS)]
-            for number, clause in enumerate(clauses(sentence, _is_name, people)):
+            passes = [(sentence, speaker, _MENTIONS, 0)]
+            for clause in clauses(sentence, _is_name, people):
                 if _CONDITION.match(clause.text):
                     break  # "if I get the job, I'll move": nothing after the condition holds
-                passes.append((clause.text, clause.about or speaker, _RULES))
-                del number
+                passes.append((clause.text, clause.about or speaker, _RULES, clause.start))
             here: list[tuple[int, int, FactCandidate]] = []
-            for part, who, rules in passes:
+            for part, who, rules, offset in passes:
                 for pattern, handle in rules:
                     for match in pattern.finditer(part):
                         if _applies(match):
-                            here += [(index, match.start(), c) for c in handle(match, who)]
+                            at = offset + match.start()
+                            here += [(index, at, c) for c in handle(match, who)]
             named = _named_referents(sentence, [c for _, _, c in here], speaker, pending)
             if named:  # the unnamed mention ("a puppy") gives way to the named one
                 unnamed = {(f.subject, f.predicate) for f in named}

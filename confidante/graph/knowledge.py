@@ -62,7 +62,8 @@ def _names_value(fact: Fact, candidate: FactCandidate) -> bool:
         return False
     if held[-len(said) :] == said:
         return True
-    return fact.predicate in _NAMED and held[: len(said)] == said
+    # "Anil" for "Anil Mehta"; "Paris" for "Paris, France".
+    return held[: len(said)] == said and (fact.predicate in _NAMED or len(said) == 1)
 
 
 class KnowledgeGraph:
@@ -139,9 +140,9 @@ class KnowledgeGraph:
             same = [f for f in current if _names_value(f, cand)]
         if cand.negated:
             same = same or [f for f in current if _names_value(f, cand)]
-            # No value named ("I graduated", "we split up"): whatever holds now is closed.
-            closes_all = PREDICATES[cand.predicate].single_valued or not cand.object
-            targets = same or (current if closes_all else [])
+            # No value named ("I graduated", "we split up"): whatever holds now is closed. A
+            # value named that is not held ("my time at Acme ends" while at Globex) closes none.
+            targets = same or (current if not cand.object else [])
             return [_close(f, obs) for f in targets]
         if same:  # said again: one more source, more confidence, no new edge
             fact = same[0]

@@ -88,7 +88,8 @@ _RELATION_TEXT = {
     "partner": """wife husband partner girlfriend boyfriend spouse fiance=fiancé fiancé
         fiancee=fiancée fiancée married=spouse engaged=fiancé hitched=spouse""",
     "family": """mother mom=mother mum=mother father dad=father sister brother son daughter aunt
-        uncle cousin grandmother grandma=grandmother grandfather grandpa=grandfather niece nephew
+        auntie=aunt uncle cousin grandmother grandma=grandmother granny=grandmother nana=grandmother
+        grandfather grandpa=grandfather niece nephew
         child kid=child children=child""",
     "friend": "friend bestie=best_friend",
 }
