@@ -291,6 +291,88 @@ def run_precision(a: Assistant, turns: list[dict[str, Any]], show_misses: int) -
         print("    wrong:", line)
 
 
+LOCOMO = Path(__file__).resolve().parents[1] / ".." / "shared/data/locomo/locomo-dev5.json"
+FACT_LABELS = DATA / "locomo_fact_labels.jsonl"
+
+
+def fact_key(sample: str, turn: str, fact: dict[str, Any]) -> str:
+    """How a produced fact is found among the hand labels: its turn and its words."""
+    subject = " ".join(fact["subject"].casefold().split())
+    obj = " ".join(fact["object"].casefold().split())
+    return f"{sample}|{turn}|{subject}|{fact['predicate']}|{obj}|{fact.get('role') or ''}"
+
+
+def dev_turns(conversation: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every turn of a LoCoMo conversation as an observed message, sessions in order."""
+    found = []
+    for key, turns in conversation.items():
+        number = re.fullmatch(r"session_(\d+)", key)
+        if number and isinstance(turns, list):
+            when = datetime.strptime(conversation[f"{key}_date_time"], "%I:%M %p on %d %B, %Y")
+            found.append((int(number.group(1)), when.replace(tzinfo=UTC), turns))
+    messages = []
+    for _, when, turns in sorted(found, key=lambda item: item[0]):
+        for i, turn in enumerate(turns):
+            text = turn["text"]
+            if turn.get("blip_caption"):
+                text += f" [shares image: {turn['blip_caption']}]"
+            messages.append(
+                {
+                    "role": "user",
+                    "content": text,
+                    "id": turn["dia_id"],
+                    "name": turn["speaker"],
+                    "created_at": when + timedelta(seconds=i),
+                }
+            )
+    return messages
+
+
+def run_dev_precision(a: Assistant, dump: Path | None, show_misses: int) -> None:
+    """Precision of every profile fact produced on the LoCoMo dev conversations.
+
+    Each produced fact is looked up in ``locomo_fact_labels.jsonl`` (labelled by hand:
+    correct and well-formed, or not); facts with no label yet are counted apart and, with
+    ``--dump-unlabelled``, written out for labelling.
+    """
+    labels = {}
+    if FACT_LABELS.exists():
+        for line in FACT_LABELS.read_text().splitlines():
+            row = json.loads(line)
+            labels[row["key"]] = row["correct"]
+    samples = json.loads(LOCOMO.read_text())
+    produced: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    turns = 0
+    started = time.perf_counter()
+    for sample in samples:
+        user = "dev-" + sample["sample_id"]
+        messages = dev_turns(sample["conversation"])
+        turns += len(messages)
+        for start in range(0, len(messages), 100):
+            a.observe(user, messages[start : start + 100])
+        by_id = {m["id"]: m for m in messages}
+        for fact in a.export(user)["facts"]:
+            if PREDICATES[fact["predicate"]].in_profile:
+                produced.append((sample["sample_id"], fact, by_id[fact["source_ids"][0]]))
+    ingest_s = time.perf_counter() - started
+    keys = [fact_key(sample, turn["id"], fact) for sample, fact, turn in produced]
+    judged = [labels[k] for k in keys if k in labels]
+    unlabelled = [(k, p) for k, p in zip(keys, produced, strict=True) if k not in labels]
+    print(f"LoCoMo dev, every profile fact produced ({turns} turns, {len(produced)} facts):")
+    print(f"  precision              {share(sum(judged), len(judged))} labelled by hand")
+    print(f"  not labelled yet       {len(unlabelled)}")
+    print(f"  ingest                 {turns / ingest_s:.0f} turns/s (batches of 100)")
+    wrong = [p for k, p in zip(keys, produced, strict=True) if labels.get(k) is False]
+    for _, fact, turn in wrong[:show_misses]:
+        print(f"    wrong: {fact['statement']!r}  <- {turn['id']}: {turn['content'][:140]}")
+    if dump is not None:
+        with dump.open("w") as out:
+            for key, (_, fact, turn) in unlabelled:
+                row = {"key": key, "statement": fact["statement"], "speaker": turn["name"]}
+                out.write(json.dumps({**row, "turn": turn["content"]}, ensure_ascii=False) + "\n")
+        print(f"  {len(unlabelled)} unlabelled facts written to {dump}")
+
+
 def open_assistant(root: Path, args: argparse.Namespace) -> Assistant:
     if args.hash_embedder:
         embeddings: Any = HashEmbedder()
@@ -315,6 +397,12 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Profile quality on the corpus and LoCoMo.")
     parser.add_argument("--half", nargs="+", default=["tuning", "held_out"])
     parser.add_argument("--no-locomo", action="store_true", help="skip the LoCoMo precision")
+    parser.add_argument(
+        "--dump-unlabelled",
+        type=Path,
+        metavar="FILE",
+        help="write the LoCoMo dev facts that have no hand label yet to FILE (JSON lines)",
+    )
     parser.add_argument("--hash-embedder", action="store_true")
     parser.add_argument("--show-misses", type=int, default=0, metavar="N")
     parser.add_argument("--llm-url", help="OpenAI-compatible server for the LLM extractor")
@@ -328,6 +416,7 @@ def main(argv: Iterable[str] | None = None) -> None:
             tally = run_half(a, DATA / f"{half}.jsonl")
             print_half(f"{half} ({time.perf_counter() - started:.0f} s)", tally, args.show_misses)
         if not args.no_locomo:
+            run_dev_precision(a, args.dump_unlabelled, args.show_misses)
             run_precision(a, locomo_turns(DATA / "locomo_labels.jsonl"), args.show_misses)
     sys.stdout.flush()
 

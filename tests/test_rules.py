@@ -87,7 +87,10 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
     ("my sister Ana", {(U, "family", "Ana", "sister")}),
     ("my sister is called Ana", {(U, "family", "Ana", "sister")}),
     ("my sister's name is Ana", {(U, "family", "Ana", "sister")}),
-    ("my brother, Tom, is a doctor", {(U, "family", "Tom", "brother")}),
+    (
+        "my brother, Tom, is a doctor",
+        {(U, "family", "Tom", "brother"), ("Tom", "job", "doctor", None)},
+    ),
     ("my mom Linda makes great soup", {(U, "family", "Linda", "mother")}),
     ("my dad Joe", {(U, "family", "Joe", "father")}),
     ("my grandma Rosa", {(U, "family", "Rosa", "grandmother")}),
@@ -126,7 +129,12 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
     ("I'm a big fan of jazz", {(U, "likes", "jazz", None)}),
     ("I'm into photography", {(U, "likes", "photography", None)}),
     # The sentence goes on past the object: nothing dangles, no half clause is a like.
-    ("I love escaping to that world.", {(U, "likes", "escaping", None)}),
+    # a taste cut off mid-phrase ("escaping to ...") is left out, not trimmed to a fragment
+    ("I love escaping to that world.", set()),
+    ("I love experimenting with spices", {(U, "likes", "experimenting with spices", None)}),
+    ("I love hiking with my friends", {(U, "likes", "hiking", None)}),
+    ("I love the colors!", set()),
+    ("I love the beach", {(U, "likes", "beach", None)}),
     ("I like to just take a walk at night", {(U, "likes", "taking a walk at night", None)}),
     ("I'm really into hiking, especially in the mountains", {(U, "likes", "hiking", None)}),
     ("I love to paint", {(U, "likes", "painting", None)}),

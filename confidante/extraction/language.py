@@ -156,6 +156,8 @@ _THIRD = (
     rf"(?:(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<named>{_NAME})|(?P<name>{_NAME})(?=\s+(?:{_VERBISH}|and\s))(?!{_NOT_A_VERB})"
     r"|(?P<pronoun>he|she)\b)"
 )
+# What may stand between a person and their verb: "Hiroshi (from uni) runs a stall".
+_MODIFIER = re.compile(rf"^\s*(?:from|at|in|of)\s+(?:[\w'-]+\s+){{1,2}}?(?=(?:{_VERBISH}))")
 # A subject alone, cut off from its verb by a conjunction: "My brother Tom | and my sister...".
 _MENTION_ALONE = re.compile(rf"^\W*(?P<mention>(?:{_MY_ROLE})?{_NAME})\W*(?:and)?$", re.IGNORECASE)
 # "my brother Tom and my sister Ana live...": the others who share a subject's verb.
@@ -190,12 +192,12 @@ _DROPPED_I = re.compile(
     r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|made|took|met|became|began|"
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
-    r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not)\b",
+    r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge)\b",
     re.IGNORECASE,
 )
 _STATE_WORDS = frozenset(
     "allergic vegan vegetarian pescatarian married engaged single divorced pregnant lactose "
-    "fluent obsessed into originally based officially currently back not".split()
+    "fluent obsessed into originally based officially currently back not big huge".split()
 )
 # Words before -ed/-ing that are not verbs the speaker did.
 _NOT_VERBS = frozenset("red bed need seed weed feed speed hundred sacred nothing something".split())
@@ -376,6 +378,8 @@ def _third_person(
     else:
         return []
     verb = _VERBISH if len(persons) == 1 else r"(?-i:[a-z]+)\b"  # "Tom and Ana live"
+    rest = re.sub(r"^\s*,\s*", " ", rest)  # "my father, Rajesh, is a doctor"
+    rest = _MODIFIER.sub(" ", rest)  # "my friend Hiroshi from uni runs..."
     if m.group("named") and not re.match(r"^\s*(?:" + verb + ")", rest):
         return [Clause(text)]  # "my sister Leila." alone: the mention, not a statement about her
     return [Clause(_in_first_person(rest), about=person) for person in persons]

@@ -43,7 +43,7 @@ VAGUE_FIRST it that this these those them you him her me us myself yourself what
   where which there here so whatever with in at on for from by around along outside together about
   over into your yours i i'm is was are were thought
 VAGUE one ones something anything everything nothing stuff things thing lot much all both some any
-  none home work night nights weekends
+  none home work night nights weekends instrument sport game hobby activity hobbies activities
 TO_REJECT think say know believe hear see imagine help ask thank mention remind share talk chat
   point add admit tell be have get do
 JOBS engineer developer programmer nurse teacher doctor physician surgeon dentist designer
@@ -69,7 +69,11 @@ JOBS engineer developer programmer nurse teacher doctor physician surgeon dentis
   nutritionist physiotherapist physio chiropractor psychiatrist therapist counsellor social_worker
   courier trucker dj comedian animator illustrator copywriter strategist administrator sous_chef
   line_cook dishwasher busser host hostess bouncer cleaner mover driver chauffeur
-  scrum_master pm rn lpn emt cna gp
+  scrum_master pm rn lpn emt cna gp adjuster assessor appraiser installer operator controller
+  broker organizer packer sorter framer groomer dealer grocer merchandiser stocker salesperson rep
+  representative advisor adviser actuary barrister mediator dean archivist decorator glazier tiler
+  draftsman tester sysadmin proprietor flight_attendant mailman postal_worker rancher logger deputy
+  detective constable sergeant lieutenant carer babysitter au_pair valet butler clinician
 FIELDS HR IT marketing sales finance accounting tech healthcare education insurance retail
   hospitality construction logistics law publishing advertising consulting research engineering
   design admissions payroll recruiting procurement compliance operations customer_service
@@ -84,7 +88,9 @@ ABSTRACT energy diversity connection connections vibe vibes feeling feelings atm
   part process experience experiences challenge challenges opportunity opportunities moment moments
   time times chance sense meaning journey story stories progress result results change changes
   impact difference reminder reason reasons aspect aspects side detail details quality balance bond
-  community environment spirit passion purpose role effect idea everything nothing
+  community environment spirit passion purpose role effect idea everything nothing mind mindset
+  thanks strength courage confidence happiness joy hope calm serenity acceptance self-acceptance
+  positivity creativity kindness honesty love gratitude
 QUANTIFIERS all both every each some any most many such whole entire other another several
 POSSESSIONS car house apartment flat bike bicycle motorbike motorcycle scooter boat piano guitar
   violin laptop computer camera cabin cottage truck van garden farm yacht kayak drone
@@ -141,7 +147,7 @@ _REF = re.compile(r"<(=?)([A-Z][A-Z0-9_]*)>")
 _FRAGMENT_TABLE = r"""
 MORE     honestly|especially|currently|now|recently|finally|officially|kind\s+of|kinda|sort\s+of|do
          |even
-ADV      (?:(?:really|also|absolutely|just|totally|truly|still|actually|definitely|<MORE>)\s+)*
+ADV      (?:(?:really|also|absolutely|just|totally|truly|still|actually|definitely|only|<MORE>)\s+)*
 I        \bI\s+<ADV>
 IC       (?:\bI|(?P<cont>\band))\s+<ADV>
 ICV      (?:\bI|(?P<cont>\band))(?:'ve|\s+have)?\s+<ADV>
@@ -205,6 +211,7 @@ DAY      (?:mon|tues|wednes|thurs|fri|satur|sun)day
 S2       (?:in|on)\s+(?:(?:19|20)\d\d|<MONTH>|<DAY>)|yesterday|recently|tomorrow|tonight
 SOFT_CUT ,|\s+(?:<S1>|<S2>|part[- ]time)\b|\s+(?:and|or|&)\s+(?!<CAP>)
 F1       now|too|also|anymore|any\s+more|a\s+lot|so\s+much|very\s+much|as\s+well|lately|nowadays
+         |nonstop|constantly|recently
 F2       these\s+days|right\s+now|at\s+the\s+moment|honestly|actually|really|fluently|well|haha|lol
 F3       instead|btw|either|already|today|again|here|there|sometimes|every\s+day|everyday|daily
          |a\s+bit
@@ -254,6 +261,7 @@ _WHEN, _HARD_CUT, _SOFT_CUT, _FILLER, _HYPOTHETICAL, _QUESTION_START = (
     _rx(_FRAGMENTS[n]) for n in "WHEN HARD_CUT SOFT_CUT FILLER HYPO QUESTION".split()
 )
 _PREP_CUT = _rx(r"\s+(?:at|in|on|by|with|for|from|since|during|every)\s+")
+_OWN_CUT = _rx(_PREP_CUT.pattern + r"|\s+to\s+(?-i:[a-z])")  # "a necklace (to feel closer)"
 _LEADING = re.compile(_FRAGMENTS["LEADING"])  # case-sensitive: "The Beatles" keeps its article
 _LANG_LEADING = _rx(r"^(?:(?:a\s+little|little|a\s+bit\s+of|some|basic|fluent|good)\s+)+")
 _LIST_SEP = _rx(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+")
@@ -266,8 +274,10 @@ _BROKE_UP = _rx(r"\b(?:broke\s+up|split\s+up|separated|divorced)\s+(?:with\s+|fr
 _TO_VERB = _rx(r"^to\s+(?:just\s+|really\s+|also\s+|simply\s+)?([a-z]+)\b")
 # Words an object cannot end with: the sentence went on ("escaping to", "around to keep"; "to"
 # alone is what "I love to." leaves).
-_DANGLING = _rx(r"(?:^|\s+)(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that)$")
-_ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])")
+_DANGLING = _rx(
+    r"(?:^|\s+)(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that|called|named)$"
+)
+_ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])|\s+(?-i:[a-z]+ing)\b")
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
 _AGED = _rx(r"^\d{1,3}[- ](?:years?|yrs?)[- ]old\s+")
@@ -343,6 +353,14 @@ def _phrase(rest: str, *, whole: bool = False, extra: Cut = None, words: int = 8
 
 
 _clause = partial(_phrase, whole=True)  # plans, favourites: "move to Lisbon next year"
+
+
+def _plan(rest: str) -> list[str]:
+    """A plan: "move to Lisbon next year"; not one about "it" (known only in context)."""
+    plans = [re.sub(r"\s+to\s+[a-z]+$", "", p) for p in _clause(rest)]
+    return [p for p in plans if not _PRONOUN_OBJECT.search(p)]
+
+
 _org = partial(_phrase, extra=_ROLE_CUT, words=6)  # "Acme Corp" (as a nurse)
 _restricted = partial(_phrase, extra=_PREP_CUT, words=5)  # studies: "law" (at Lisbon University)
 _SCHOOL = re.compile(r"^[^,;]*?\s+(?:at|in)\s+(?=" + _CAP + ")")
@@ -366,6 +384,7 @@ def _place(rest: str) -> list[str]:
     return _checked(_tidy(_soft(text), max_words=5))
 
 
+_PRONOUN_OBJECT = _rx(r"\b(?:it|them|this|that|these|those)\b")
 _PRONOUN_WORDS = frozenset(
     "i me my mine we us our ours you your yours it its they them their theirs he him his she her "
     "hers this that these those myself".split()
@@ -373,7 +392,25 @@ _PRONOUN_WORDS = frozenset(
 
 
 # What follows a taste and is not part of it: "the beach (with my friends on sunny days)".
-_COMPANY_CUT = _rx(r"\s+(?:with|on|during|every|after|before|when|while|because|since)\s+")
+# What follows a taste and is not part of it: "the beach (with my friends on sunny days)";
+# "with" goes with the thing unless people follow ("experimenting with spices").
+_COMPANY_CUT = _rx(
+    r"\s+(?:with\s+(?=[^.;!?]*\b(?:my|our|your|his|her|their|me|us|them|friends|family)\b)"
+    r"|(?:on|during|every|after|before|when|while|because|since)\s+)"
+)
+# Where a taste ends: a comma, a time ("in May"), a purpose ("for fun") or company.
+_TASTE_CUT = _rx(_FRAGMENTS["SOFT_CUT"].replace("with|", "", 1) + "|" + _COMPANY_CUT.pattern)
+# Definite things one likes in general ("the beach"); any other "the X" is one thing in view
+# ("I love the colors!" of a photo).
+_GENERAL_THE = frozenset(
+    "beach ocean sea sun snow rain mountains outdoors countryside city theatre theater opera "
+    "ballet gym cinema movies outdoors woods forest desert lake water".split()
+)
+_NOT_A_START = frozenset("to not ever never also just so very really".split())
+_LIGHT_GERUNDS = frozenset(
+    "being playing going making doing having getting trying seeing taking coming working using "
+    "putting keeping giving finding letting watching looking".split()
+)
 _SMALL_WORDS = frozenset("a an the of at in on to for with and or by from".split())
 
 
@@ -385,6 +422,10 @@ def _is_taste(obj: str) -> bool:
     """
     words = obj.lower().replace("-", " ").split()
     content = [w for w in words if w not in _SMALL_WORDS]
+    if not words or words[0] in _NOT_A_START or words[0].endswith("ly") or words[-1] == "ago":
+        return False  # "to experience...", "not being", "professionally", "five years ago"
+    if len(words) == 1 and words[0] in _LIGHT_GERUNDS:
+        return False  # "being", "playing": the thing itself was left out
     return (
         0 < len(content) <= 4
         and not _PRONOUN_WORDS.intersection(words)
@@ -394,9 +435,30 @@ def _is_taste(obj: str) -> bool:
     )
 
 
-def _tastes(rest: str, extra: Cut = None) -> list[str]:
-    """The things someone likes or dislikes in ``rest``, when they read as tastes."""
-    return [o for o in _items(rest, extra or _COMPANY_CUT) if _is_taste(o)]
+_KINDS = frozenset(
+    "movies films shows books novels games songs music food dishes series comics podcasts "
+    "documentaries stories bands artists".split()
+)
+
+
+def _shared_head(items: list[str]) -> list[str]:
+    """Two things sharing a kind of thing: "action and sci-fi movies" are both movies."""
+    if len(items) == 2 and " " not in items[0] and items[1].split()[-1].lower() in _KINDS:
+        return [f"{items[0]} {items[1].split()[-1]}", items[1]]
+    return items
+
+
+def _tastes(rest: str, extra: Cut = None, *, in_view: bool = True) -> list[str]:
+    """The things someone likes or dislikes in ``rest``, when they read as tastes.
+
+    With ``in_view``, "the colors" (of a photo) is a thing in view, not a taste.
+    """
+    # "dog person 4 life", "a 5k": numbers and "person" are no taste
+    text = _hard(rest).strip()
+    if not re.match(r"(?:to\s+)?\w+ing\b", text, re.IGNORECASE):  # "a good fantasy (with ...)"
+        text = re.split(r"\s+with\s+", text, maxsplit=1)[0]
+    found = _shared_head(_items(text, extra or _TASTE_CUT, whole=True, in_view=in_view))
+    return [o for o in found if _is_taste(o) and not re.search(r"\d|\bperson\b", o)]
 
 
 def _joined_list(parts: list[str]) -> list[str]:
@@ -406,15 +468,22 @@ def _joined_list(parts: list[str]) -> list[str]:
     """
     out: list[str] = []
     for part in parts:
-        if out and re.search(r"\b(?:a|an|the)\s+[\w-]+$", out[-1]):
+        dangling = out and re.search(r"\b(?:a|an|the)\s+[\w-]+$", out[-1])
+        if dangling and not re.match(r"(?:a|an|the|my|our|some)\b", part, re.IGNORECASE):
             out[-1] = f"{out[-1]} and {part}"
         else:
             out.append(part)
     return out
 
 
-def _items(rest: str, extra: Cut = None) -> list[str]:
-    """A list of things ("pizza, pasta and sushi"), articles and quantifiers stripped."""
+def _items(
+    rest: str, extra: Cut = None, *, whole: bool = False, in_view: bool = False
+) -> list[str]:
+    """A list of things ("pizza, pasta and sushi"), articles and quantifiers stripped.
+
+    With ``whole``, a thing cut off mid-phrase ("escaping to", "the colors" of a photo) is
+    left out rather than trimmed.
+    """
     text = _hard(rest).strip()
     to_verb = _TO_VERB.match(text)
     if to_verb:
@@ -422,11 +491,20 @@ def _items(rest: str, extra: Cut = None) -> list[str]:
             return []
         text = _gerund(to_verb.group(1)) + text[to_verb.end() :]
     out: list[str] = []
-    for part in _joined_list(_LIST_SEP.split(text)):
-        piece = _soft(part, extra).strip() if extra else part
+    parts = _joined_list(_LIST_SEP.split(text))
+    first = re.match(r"the\s+(?-i:([a-z][\w-]*))", parts[0]) if parts else None
+    if in_view and first and (first.group(1) not in _GENERAL_THE or len(parts[0].split()) > 2):
+        return []  # "the dark sky and green scenery" of a photo: things in view, not tastes
+    for part in parts:
+        piece = _soft(part, extra, soft=not whole).strip() if extra else part
+        if part != piece and re.search(r"\b(?:a|an|the)\s+[\w-]+$", piece) and " and " in part:
+            continue  # "creating a safe (and inviting place...)": cut inside one thing
         if re.match(r"the\s+(?-i:[a-z][\w-]*)\s+(?-i:[a-z])", piece):
             continue  # "the awesome food of this city": one thing in context, not a taste
-        if re.search(r"\d|\s+person\b", piece):  # "dog person 4 life" is not a thing one likes
+        the = re.match(r"the\s+(?-i:([a-z][\w-]*))\W*$", piece)
+        if in_view and the and the.group(1) not in _GENERAL_THE:
+            continue
+        if whole and _DANGLING.search(_EDGES.sub("", _FILLER.sub("", _EDGES.sub("", piece)))):
             continue
         out += _checked(_tidy(_LEADING.sub("", piece)))
     return out
@@ -441,7 +519,17 @@ def _fandom(rest: str) -> list[str]:
     return _items(rest, extra=_FAN_CUT)[:1]
 
 
-_activities = partial(_items, extra=_PREP_CUT)  # "the guitar" (in a band)
+_SINCE = _rx(
+    r"\s+(?:about|around|for|since)\s+(?:\w+\s+)?(?:years?|months?|weeks?)\b|\s+\w+\s+ago\b"
+)
+_ACTIVITY_CUT = _rx(_PREP_CUT.pattern + "|" + _SINCE.pattern)
+
+
+def _activities(rest: str) -> list[str]:
+    """What someone plays: "the guitar" (in a band, for five years), read as a taste."""
+    return _tastes(rest, _ACTIVITY_CUT, in_view=False)  # "the piano" is an instrument
+
+
 _ALLERGY_ONE = _rx(r"^(?:an?\s+)?(?:(?:severe|mild|bad|serious|slight)\s+)?one\s+to\s+")
 
 
@@ -564,7 +652,7 @@ def _workplaces(subject: str, text: str, conf: float, *, negated: bool = False) 
         where = place.group("place") if place else (branch.group("place").strip() if branch else "")
         capitalised = _CAP_RUN.match(org)
         org = capitalised.group() if capitalised and org[:1].isupper() else org
-        if _GENERIC_EMPLOYER.fullmatch(org):  # "the team", "the company": no employer named
+        if _GENERIC_EMPLOYER.fullmatch(org) or _DURATION.fullmatch(org):  # "the team", "years"
             continue
         out.append(_fact(subject, "works_at", org, confidence=conf, negated=negated))
         if where and not negated:
@@ -575,6 +663,9 @@ def _workplaces(subject: str, text: str, conf: float, *, negated: bool = False) 
 _GENERIC_EMPLOYER = _rx(
     r"(?:the|a|an|my|our)\s+(?:same\s+|new\s+|old\s+)?(?:team|company|office|place|job|firm"
     r"|business|organi[sz]ation|group|work|employer|workplace)"
+)
+_DURATION = _rx(
+    r"(?:a\s+)?(?:few\s+|couple\s+of\s+|long\s+)?(?:years|months|weeks|days|hours|ages|while|time)"
 )
 _WORKPLACE_WORDS = _rx(
     r"\b(?:desk|job|role|team|department|dept|company|firm|store|shop|counter)\b"
@@ -692,13 +783,27 @@ def _pet_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 
 def _taste_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
-    """For "roasted brussels sprouts are amazing", "running is my thing"."""
+    """For "roasted brussels sprouts are amazing", "running is my thing".
+
+    "Cooking and baking are my creative outlets" is two tastes.
+    """
     thing = _group(m, "x")
     if thing.lower().startswith(("the ", "this ", "that ", "it ", "everything")):
         return []
-    return [_fact(speaker, "likes", o, confidence=0.6) for o in [thing] if _is_taste(o)]
+    if _PRONOUN_WORDS.intersection(thing.lower().split()):
+        return []  # "your passion and commitment are awesome": praise, not a taste
+    # A capital that only starts the sentence is not a name: "Running" is running.
+    if re.match(r"[A-Z][a-z]+ing\b", thing):
+        thing = thing[0].lower() + thing[1:]
+    return [_fact(speaker, "likes", o, confidence=0.6) for o in _tastes(thing)]
 
 
+_LEAD_VERB = _rx(
+    r"^(?:I|and)\s+(?:\w+\s+)*?(?:opened|started|launched|founded|run|own|set\s+up)\s+"
+)
+_BUSINESS_PLACE = re.compile(
+    r"^[^.;!?]*?\s+(?:in|out\s+of)\s+(?P<place>" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")*)"
+)
 _CALLED = _rx(
     r"(?:\s*[-\u2013\u2014:,]\s*|\s+(?:called|named)\s+)(?P<name>"
     + _CAPWORD
@@ -709,16 +814,25 @@ _CALLED = _rx(
 
 
 def _business(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
-    """For "I opened my own shop, Reyes Auto": they own it (by name, when it has one)."""
-    named = _CALLED.match(_rest(m))
-    what = named.group("name") if named else re.sub(r"^(?:I\s+\w+(?:\s+up)?\s+)", "", m.group())
-    return [_fact(speaker, "owns", what.strip(), confidence=conf)]
+    """For "I opened my own shop, Reyes Auto", "I run Sal & Sons out of Scranton": theirs."""
+    rest = _rest(m)
+    named = _CALLED.match(rest) or (_CAP_RUN.match(rest) if rest[:1].isupper() else None)
+    what = named.group(named.lastgroup or 0) if named else _LEAD_VERB.sub("", m.group())
+    where = _BUSINESS_PLACE.match(rest[named.end() :] if named else rest)
+    place = [_fact(speaker, "lives_in", where.group("place"), confidence=0.6)] if where else []
+    return [_fact(speaker, "owns", what.strip(" ,."), confidence=conf), *place]
 
 
 def _moved_someone(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "we moved Grandma Edith into Sunrise": where that person lives now."""
     person = _person(_group(m, "x"))
     return [_fact(person, "lives_in", p, confidence=0.6) for p in _org(_rest(m))] if person else []
+
+
+def _habit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I've been painting for years", "I started surfing five years ago": a hobby."""
+    thing = _tidy(_group(m, "x"), max_words=4)
+    return [_fact(speaker, "likes", o, confidence=0.6) for o in [thing] if _is_taste(o)]
 
 
 def _titled(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -859,7 +973,7 @@ def _dislikes(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 def _going(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I'm going to X next week" (only with a time expression)."""
-    objs = [o for o in _clause(_rest(m)) if _WHEN.search(o)]
+    objs = [o for o in _plan(_rest(m)) if _WHEN.search(o)]
     first = objs[0].split()[0] if objs else ""
     if objs and (first[0].isupper() or first.lower() in ("the", "a", "an", "my", "our")):
         objs = ["go to " + objs[0]]
@@ -871,7 +985,7 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     if neg:
         return [_fact(speaker, "owns", _an(o) + o, negated=True) for o in _phrase(_rest(m))]
     out: list[FactCandidate] = []
-    for obj in _phrase(_rest(m), extra=_PREP_CUT):
+    for obj in _phrase(_rest(m), extra=_OWN_CUT):
         words = obj.split()
         head = words[-1].lower()
         if head.rstrip("s") in _SPECIES or head in _SPECIES or head in RELATION_WORDS:
@@ -898,7 +1012,7 @@ _TABLE = r"""
 @age                  <I>(?:turn|will\s+be|am\s+turning|'m\s+turning
                       |just\s+turned)\s+(?P<age>\d{1,3})\b
 @age~                 <IM>(?P<age>\d{1,2})(?=\s*(?:$|[,.!;]|and\b|but\b|btw\b|now\b|this\s+year\b
-                      |today\b|as\s+of\b|years?\b|lol\b))
+                      |today\b|as\s+of\b|years?\b|lol\b|don't\b|but\b|so\b|haha\b))
 @age                  <IM>(?:an?\s+)?(?P<age>\d{1,3})[- ](?:years?|yrs?)[- ]old\b
 @birthday             \bmy\s+(?:birthday|birth\s+date|date\s+of\s+birth)\s+is\s+(?:on\s+)?
                       (?:the\s+)?
@@ -914,7 +1028,9 @@ lives_in:place        \bmy\s+home\s+is\s+(?:in\s+)?(?=<CAP>)
 lives_in:place-       (?:<NOMORE>live|<IM>(?:no\s+longer|not)\s+living)\s+in\s+
 from:place            (?:<IM>|<IC>(?:originally\s+)?come\s+)(?:originally\s+)?from\s+
 from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raised)\s+in\s+
-@employer             <IC>work\s+(?:in\s+[\w&-]+(?:\s+[\w&-]+)?\s+)?(?:at|for)\s+(?!myself\b)
+@employer             <IC>work\s+(?:in\s+[\w&-]+(?:\s+[\w&-]+)?\s+|(?:nights|days|weekends|evenings
+                      |shifts
+                      |part-time|full-time|remotely|from\s+home)\s+)?(?:at|for)\s+(?!myself\b)
 @employer             (?:<IVE>been|<IM>now|<IM>)\s+(?:with|at)\s+(?=<CAP>)
 @employer             (?:<IM>|<IVE>been\s+|<I>got\s+)(?:employed|hired|recruited)\s+(?:by|at
                       |with)\s+
@@ -952,6 +1068,11 @@ from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raise
 @job                  \bI\s+(?P<neg>used\s+to\s+be|(?:quit|stopped)\s+being)\s+(?:a|an)\s+<JOB>
 @job~                 <IM>(?:a|an)\s+<JOB>
 @student              <IM>(?:a|an)\s+<STUDENT>
+studies:study         \b(?:finish|finishing|doing|pursuing|completing|working\s+on|started
+                      |starting)\s+
+                      (?:my|a|an)\s+(?:[\w-]+\s+)?(?:degree|masters?|master's|phd|diploma
+                      |bachelor'?s?|ba|bs
+                      |bsc|ma|msc|mba)\s+in\s+
 studies:org           <I>(?:started|starting|start|began|go\s+to|attend|am\s+at|'m\s+at
                       |transferred\s+to)\s+(?:college|uni|university|school|grad\s+school
                       |law\s+school|med\s+school)\s+(?:at|in)\s+(?=<CAP>)
@@ -995,12 +1116,17 @@ partner:names         (?:<IVE>been\s+|<I>(?:started\s+)?)dating\s+(?=<CAP>)
 @pet                  \bmy\s+(?:<COUNT>\s+)?<MOD><SPEC><LINK>\s+
 lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.!?]*?\bI(?:'m
                       |\s+am)\s+(?:now\s+)?in\s+(?=<CAP>)
+@pet                  \b(?:a|an)\s+(?:[\w-]+\s+){0,3}?<SPEC>(?P<link>\s+(?:called|named))\s+
+                      (?=<CAP>)
 @pet_is               \b(?P<x><CAPWORD>)\s+is\s+(?:now\s+)?(?:my|our)\s+<MOD><SPEC>\b
 @business             <IC>(?:opened|started|launched|founded|run|own|set\s+up)\s+(?:my\s+own|a|an
                       |our\s+own)\s+
                       (?:[\w-]+\s+){0,2}?(?:shop|business|company|store|restaurant|cafe|café|bakery
                       |salon
-                      |studio|practice|firm|clinic|bar|garage|agency|startup|kiosk)\b
+                      |studio|practice|firm|clinic|bar|garage|agency|startup|kiosk|stall
+                      |food\s+truck
+                      |franchise|gym|farm|nursery|pub|diner)\b
+@business             <IC>(?:run|own|founded|co-founded)\s+(?=<CAP>)
 @moved_someone        \b(?:moved|helped)\s+(?:my\s+<MOD><ROLE>\s+
                       |<TITLEROLE>\s+)?(?P<x><CAPWORD>)\s+
                       (?:move\s+)?(?:in)?to\s+(?=<CAP>)
@@ -1038,7 +1164,7 @@ allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
                       (?!(?:severe|mild|bad|serious|slight)\s)
                       (?=[\w-]+\s+allerg)
 @diet                 <IM>(?:a\s+|on\s+a\s+)?<DIET>
-@diet                 <I>(?:became|went|turned|eat)\s+(?:a\s+)?<DIET>
+@diet                 <I>(?:became|went|turned|eat|keep|follow|stay|eat\s+only)\s+(?:a\s+)?<DIET>
 @diet                 <IVE>been\s+(?:a\s+)?<DIET>
 @diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b(?!\s+(?:or
                       |and)\s+dairy)
@@ -1064,13 +1190,26 @@ plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
-@taste_is             ^\W*(?-i:(?P<x>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}|
+@taste_is             ^\W*(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}|
                       (?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*))
                       \s+(?:is|are)\s+(?:so\s+|really\s+|absolutely\s+|just\s+)?(?:amazing|awesome
+                      |(?:(?:one\s+of\s+)?my|a)\s+(?:(?:big|real|huge|true|creative|favou?rite)\s+)?
+                      (?:outlets?|passions?|therap(?:y|ies)|escapes?|hobby|hobbies
+                      |stress\s+reliefs?)
+                      |(?:such\s+)?a\s+(?:great|good|nice|fun)\s+way\s+to\s+(?:relax|unwind
+                      |de-stress|destress
+                      |recharge|express\s+my|stay\s+(?:fit|active|sane))
+                      |my\s+(?:comfort\s+food|go-to|guilty\s+pleasure|weakness|favou?rite
+                      (?:\s+\w+)?)
                       |the\s+best
                       |delicious|my\s+(?:thing|jam|jam|favou?rite\s+thing|happy\s+place
                       |obsession))\b
 @job~                 <IM>(?:the|our|my|your)\s+new\s+<JOB>
+@habit                <IVE>been\s+(?P<x>(?-i:[a-z]+ing)(?:\s+(?!for\b|since\b)[\w-]+){0,2}?)\s+
+                      (?:for|since)\s+
+                      (?:years|ages|a\s+(?:long\s+)?while|a\s+long\s+time|(?:a\s+few|several|many
+                      |\d+|two|three
+                      |four|five|ten)\s+years|I\s+was|childhood|college|high\s+school)\b
 @job-                 \bnot\s+being\s+(?:a|an|the)?\s*<JOB>(?=[^.;!?]*\bany\s*more\b)
 @job                  <ICV>(?:accepted|took|got|landed|been\s+offered|was\s+offered)\s+(?:a|an
                       |the)\s+(?:new\s+)?
@@ -1079,20 +1218,20 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       (?=[^.;!?]*\b(?:ends|ending|concludes|finishes|is\s+over|wraps\s+up)\b)
 @employer-            \b(?:my\s+)?last\s+day\s+(?:at|with)\s+
 @owns                 <I>(?:closed\s+on|got\s+the\s+keys\s+to)\s+(?=(?:a|an|the|my|our)\b)
-plans:clause          (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
+plans:plan            (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
 @going                <IM>(?:going\s+to|gonna)\s+
 """
 
 
 _CLEANERS: dict[str, Cleaner] = {"place": _place, "org": _org, "clause": _clause, "items": _items}
 _CLEANERS |= {"restricted": _restricted, "activities": _activities, "allergens": _allergens}
-_CLEANERS |= {"study": _study}
+_CLEANERS |= {"study": _study, "plan": _plan}
 _CLEANERS |= {"languages": _languages, "names": _names, "fandom": _fandom, "tastes": _tastes}
 _HANDLERS = (
     *(_name, _age, _moved, _job, _relation, _employer, _birthday, _student, _pet, _favourite),
     *(_diet, _dislikes, _going, _owns, _quit, _retired, _left_for, _promoted, _parted, _wed),
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
-    *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone),
+    *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 

@@ -89,9 +89,10 @@ _RELATION_TEXT = {
         fiancee=fiancée fiancée married=spouse engaged=fiancé hitched=spouse""",
     "family": """mother mom=mother mum=mother father dad=father sister brother son daughter aunt
         auntie=aunt uncle cousin grandmother grandma=grandmother granny=grandmother nana=grandmother
-        grandfather grandpa=grandfather niece nephew
-        child kid=child children=child""",
-    "friend": "friend bestie=best_friend",
+        grandfather grandpa=grandfather granddaughter grandson grandchild
+        stepmother stepmom=stepmother stepfather stepdad=stepfather stepson stepdaughter niece
+        nephew child kid=child children=child""",
+    "friend": "friend bestie=best_friend buddy=friend pal=friend",
 }
 
 # predicate -> {word: canonical role}: "mum" -> "mother", "sister" -> "sister".
