@@ -156,6 +156,20 @@ _THIRD = (
     rf"(?:(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<named>{_NAME})|(?P<name>{_NAME})(?=\s+(?:{_VERBISH}|and\s))(?!{_NOT_A_VERB})"
     r"|(?P<pronoun>he|she)\b)"
 )
+# What follows a name that can only be a person's: "Ana lives/moved/is a nurse/is 34".
+_PERSON_VERB = re.compile(
+    r"^\s*(?:(?:just|also|finally|still|now|never|always|really|recently|officially|actually"
+    r"|currently|only)\s+)*(?:lives|lived|works|worked|moved|studies|studied|got|married|left"
+    r"|quit|started|joined|graduated|retired|passed|died|proposed|turned|turns|teaches|taught"
+    r"|runs|ran|owns|speaks|plays|loves|likes|hates|has|had|bought|sold|adopted|met|became"
+    r"|broke|split|divorced|goes|went|says|said|and\s|'s\s+(?:a|an|my|from|in|at|\d)"
+    r"|doesn't|does\s+not|didn't|isn't|wasn't|hasn't|no\s+longer|is\s+not|was\s+not"
+    r"|transferred|switched|landed|finished|arrived|tested|won|lost|takes|took|wants|needs"
+    r"|(?:is|was)\s+(?:a|an|from|in|at|now|married|engaged|single|allergic|vegan|vegetarian"
+    r"|pregnant|retired|\d|still|also|so|really|always|the\s+new|starting|moving"
+    r"|going|working|studying|living|dating|seeing|getting|training|learning|doing))",
+    re.IGNORECASE,
+)
 # What may stand between a person and their verb: "Hiroshi (from uni) runs a stall".
 _MODIFIER = re.compile(rf"^\s*(?:from|at|in|of)\s+(?:[\w'-]+\s+){{1,2}}?(?=(?:{_VERBISH}))")
 # A subject alone, cut off from its verb by a conjunction: "My brother Tom | and my sister...".
@@ -362,6 +376,10 @@ def _third_person(
     rest = text[m.end() :]
     if m.group("name") and name.split()[0].lower().endswith("ing"):
         return [Clause(text)]  # "Networking plays a big role": a gerund, not a person
+    if m.group("name") and name not in people and not _PERSON_VERB.match(rest):
+        # "Dance is my stress relief": a capital that may only start the sentence names a
+        # person when what follows is something people do.
+        return [Clause(text)]
     if name:
         named = [name]
         while also := _ALSO.match(rest):  # "Tom and my sister Ana live in Rome"

@@ -162,7 +162,7 @@ LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was)\s+(?:called|named)|\s+(?:called|n
 NEG      (?P<neg>no\s+longer\s+|doesn't\s+|does\s+not\s+)?
 THIRD    \b(?P<subj><CAPWORD>(?:\s+<CAPWORD>)?)\s+<NEG><ADV>
 JOB_FREE (?P<job>[\w-]+(?:\s+(?!at\b|for\b|in\b|with\b|and\b|but\b|since\b)[\w-]+){0,3})
-QUIT     (?:quit|left|ditched|resigned\s+from|jacked\s+in|walked\s+out\s+(?:of|on)|(?:got|was
+QUIT     (?:quit|left|ditched|lost|resigned\s+from|jacked\s+in|walked\s+out\s+(?:of|on)|(?:got|was
          |been)\s+(?:fired|laid\s+off|let\s+go|made\s+redundant)\s+(?:from|by|at))
 GOT      (?:got|landed|accepted|started|have|starting|start|begin|began)
 STOPPED  (?:stopped|quit|gave\s+up)
@@ -186,7 +186,8 @@ JOB_MAKE (?!(?:optimist|pessimist|realist|perfectionist|idealist|minimalist|intr
          |fighter|dresser|maker)
 JOB      (?P<job>(?:(?!(?:and|or|at|with|for|in|but|of)\b)[\w-]+\s+){0,3}(?:<=JOBS>|<JOB_MAKE>)s?)\b
 PET      <HAVE><COUNT>\s+(?:(?!<=SPECIES>)[\w-]+\s+)?<SPEC>\b
-QUANT    a\s+lot\s+of|lots\s+of|plenty\s+of|all\s+(?:kinds|sorts)\s+of|a\s+bit\s+of|many|some|most
+QUANT    both|either|a\s+lot\s+of|lots\s+of|plenty\s+of|all\s+(?:kinds|sorts)\s+of|a\s+bit\s+of|many
+         |some|most
 LEADING  ^(?:(?:<QUANT>|the|a|an)\s+)+
 NAME     <CAPWORD>(?:\s+<CAPWORD>){0,2}
 PET_LINK (?P<link>\s+(?:called|named)\s+|\s*[,:]\s*)?
@@ -443,7 +444,8 @@ _KINDS = frozenset(
 
 def _shared_head(items: list[str]) -> list[str]:
     """Two things sharing a kind of thing: "action and sci-fi movies" are both movies."""
-    if len(items) == 2 and " " not in items[0] and items[1].split()[-1].lower() in _KINDS:
+    single = " " not in items[0] and not items[0].endswith("s") if items else False
+    if len(items) == 2 and single and items[1].split()[-1].lower() in _KINDS:
         return [f"{items[0]} {items[1].split()[-1]}", items[1]]
     return items
 
@@ -782,16 +784,23 @@ def _pet_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     return [_fact(speaker, "pet", obj, role=species, confidence=conf)] if person else []
 
 
+_DISCOURSE = _rx(
+    r"^(?:(?:plus|also|and|but|so|honestly|truly|really|actually|besides|anyway)\s+)+"
+    r"|(?:\s+(?:truly|really|honestly|just|always|actually|definitely|so))+$"
+)
+
+
 def _taste_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "roasted brussels sprouts are amazing", "running is my thing".
 
     "Cooking and baking are my creative outlets" is two tastes.
     """
     thing = _group(m, "x")
-    if thing.lower().startswith(("the ", "this ", "that ", "it ", "everything")):
-        return []
+    if re.match(r"the\s+(?-i:[a-z])|(?:this|that|it|everything)\b", thing, re.IGNORECASE):
+        return []  # "the food was amazing": one thing in view ("The Hobbit" is a title)
     if _PRONOUN_WORDS.intersection(thing.lower().split()):
         return []  # "your passion and commitment are awesome": praise, not a taste
+    thing = _DISCOURSE.sub("", thing)  # "Plus pets are the best", "weddings truly are"
     # A capital that only starts the sentence is not a name: "Running" is running.
     if re.match(r"[A-Z][a-z]+ing\b", thing):
         thing = thing[0].lower() + thing[1:]
@@ -1190,7 +1199,7 @@ plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
-@taste_is             ^\W*(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}|
+@taste_is             ^\W*(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,5}|
                       (?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*))
                       \s+(?:is|are)\s+(?:so\s+|really\s+|absolutely\s+|just\s+)?(?:amazing|awesome
                       |(?:(?:one\s+of\s+)?my|a)\s+(?:(?:big|real|huge|true|creative|favou?rite)\s+)?
@@ -1199,6 +1208,7 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       |(?:such\s+)?a\s+(?:great|good|nice|fun)\s+way\s+to\s+(?:relax|unwind
                       |de-stress|destress
                       |recharge|express\s+my|stay\s+(?:fit|active|sane))
+                      |one\s+of\s+my\s+(?:all-time\s+)?favou?rites|my\s+(?:all-time\s+)?favou?rite\b
                       |my\s+(?:comfort\s+food|go-to|guilty\s+pleasure|weakness|favou?rite
                       (?:\s+\w+)?)
                       |the\s+best
