@@ -361,10 +361,11 @@ def _first_person(text: str, m: re.Match[str]) -> Clause:
     """A clause in the first person as it is, "we" as "I": what the household does, I do."""
     if m.group("with"):  # "Chloe and I split up": about the speaker, the name kept
         return Clause(text)
+    lead, said = text[: m.start("first")], text[m.start("first") :]  # "ok we moved..."
     for pattern, replacement in _PLURAL_FIRST:
-        first = pattern.sub(replacement, text, count=1)
-        if first != text:
-            return Clause(_OUR.sub("my", first))
+        first = pattern.sub(replacement, said, count=1)
+        if first != said:
+            return Clause(lead + _OUR.sub("my", first))
     return Clause(text)
 
 

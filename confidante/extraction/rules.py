@@ -281,6 +281,7 @@ _DANGLING = _rx(
 _ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])|\s+(?-i:[a-z]+ing)\b")
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
+_JOB_TOWN = re.compile(r"^\s+in\s+(" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")*)")
 _AGED = _rx(r"^\d{1,3}[- ](?:years?|yrs?)[- ]old\s+")
 # "Deloitte's Chicago office": the employer is Deloitte.
 _BRANCH = _rx(
@@ -478,6 +479,17 @@ def _joined_list(parts: list[str]) -> list[str]:
     return out
 
 
+def _bare(text: str) -> str:
+    """``text`` without edge punctuation and trailing fillers ("the cello anymore")."""
+    return _EDGES.sub("", _FILLER.sub("", _EDGES.sub("", text)))
+
+
+def _in_view(text: str) -> bool:
+    """Whether "the ..." names one thing in view ("the colors") rather than a general one."""
+    the = re.match(r"the\s+(?-i:([a-z][\w-]*))(\s+\S)?", text)
+    return bool(the) and (the.group(1) not in _GENERAL_THE or bool(the.group(2)))
+
+
 def _items(
     rest: str, extra: Cut = None, *, whole: bool = False, in_view: bool = False
 ) -> list[str]:
@@ -494,19 +506,15 @@ def _items(
         text = _gerund(to_verb.group(1)) + text[to_verb.end() :]
     out: list[str] = []
     parts = _joined_list(_LIST_SEP.split(text))
-    first = re.match(r"the\s+(?-i:([a-z][\w-]*))", parts[0]) if parts else None
-    if in_view and first and (first.group(1) not in _GENERAL_THE or len(parts[0].split()) > 2):
+    if in_view and parts and _in_view(_bare(parts[0])):
         return []  # "the dark sky and green scenery" of a photo: things in view, not tastes
     for part in parts:
         piece = _soft(part, extra, soft=not whole).strip() if extra else part
         if part != piece and re.search(r"\b(?:a|an|the)\s+[\w-]+$", piece) and " and " in part:
             continue  # "creating a safe (and inviting place...)": cut inside one thing
-        if re.match(r"the\s+(?-i:[a-z][\w-]*)\s+(?-i:[a-z])", piece):
+        if in_view and _in_view(_bare(piece)):
             continue  # "the awesome food of this city": one thing in context, not a taste
-        the = re.match(r"the\s+(?-i:([a-z][\w-]*))\W*$", piece)
-        if in_view and the and the.group(1) not in _GENERAL_THE:
-            continue
-        if whole and _DANGLING.search(_EDGES.sub("", _FILLER.sub("", _EDGES.sub("", piece)))):
+        if whole and _DANGLING.search(_bare(piece)):
             continue
         out += _checked(_tidy(_LEADING.sub("", piece)))
     return out
@@ -698,7 +706,13 @@ def _job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     negated = bool(_group(m, "neg"))
     employer = None if negated else _EMPLOYER.match(_rest(m))
     orgs = _workplaces(subject, _rest(m)[employer.end() :], conf) if employer else []
-    return [_fact(subject, "job", job, confidence=conf, negated=negated), *orgs]
+    town = None if negated or employer else _JOB_TOWN.match(_rest(m))  # "a postman in Dundee"
+    towns = (
+        [_fact(subject, "lives_in", p, confidence=0.6) for p in _place(town.group(1))]
+        if town
+        else []
+    )
+    return [_fact(subject, "job", job, confidence=conf, negated=negated), *orgs, *towns]
 
 
 def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -1199,7 +1213,7 @@ plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
-@taste_is             ^\W*(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,5}|
+@taste_is             (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,5}|
                       (?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*))
                       \s+(?:is|are)\s+(?:so\s+|really\s+|absolutely\s+|just\s+)?(?:amazing|awesome
                       |(?:(?:one\s+of\s+)?my|a)\s+(?:(?:big|real|huge|true|creative|favou?rite)\s+)?

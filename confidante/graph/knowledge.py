@@ -42,7 +42,9 @@ _OPPOSITE = {"likes": "dislikes", "dislikes": "likes"}
 
 
 def _words(text: str) -> list[str]:
-    return [w.removesuffix("s") for w in entity_key(text).replace("'s", "").split()]
+    """The words that name a value: no articles, plurals as singulars ("the eggs" -> egg)."""
+    words = entity_key(text).replace("'s", "").split()
+    return [w.removesuffix("s") for w in words if w not in ("a", "an", "the", "my", "our")]
 
 
 def _same_value(fact: Fact, candidate: FactCandidate) -> bool:
