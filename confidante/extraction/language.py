@@ -162,7 +162,8 @@ _PERSON_VERB = re.compile(
     r"|currently|only)\s+)*(?:lives|lived|works|worked|moved|studies|studied|got|married|left"
     r"|quit|started|joined|graduated|retired|passed|died|proposed|turned|turns|teaches|taught"
     r"|runs|ran|owns|speaks|plays|loves|likes|hates|has|had|bought|sold|adopted|met|became"
-    r"|broke|split|divorced|goes|went|says|said|and\s|'s\s+(?:a|an|my|from|in|at|\d)"
+    r"|broke|split|divorced|goes|went|says|said|and\s+(?-i:I\b|my\s|[A-Z])"
+    r"|'s\s+(?:a|an|my|from|in|at|\d)"
     r"|doesn't|does\s+not|didn't|isn't|wasn't|hasn't|no\s+longer|is\s+not|was\s+not"
     r"|transferred|switched|landed|finished|arrived|tested|won|lost|takes|took|wants|needs"
     r"|(?:is|was)\s+(?:a|an|from|in|at|now|married|engaged|single|allergic|vegan|vegetarian"
@@ -228,7 +229,7 @@ _THIRD_TO_FIRST = {
 }
 _VERB_AFTER = re.compile(
     r"^(?P<adv>(?:(?:just|also|finally|still|now|never|always|really|recently|officially|"
-    r"actually|currently)\s+)*)(?P<verb>[A-Za-z']+)"
+    r"actually|currently|only|usually|mostly|sometimes|often)\s+)*)(?P<verb>[A-Za-z']+)"
 )
 _POSSESSIVE = re.compile(r"\b(?:his|her|their)\b", re.IGNORECASE)
 _PLURAL_FIRST = [
@@ -317,11 +318,17 @@ _POSSESSOR = re.compile(
 _MENTIONED = re.compile(rf"(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<name>{_NAME})", re.IGNORECASE)
 
 
+def _no_possessive(name: str) -> str:
+    return re.sub(r"'s?$", "", name)
+
+
 def _clause(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
     out = _clause_about(text, is_name, people)
     # People named inside ("Met my friend Lin...") are who a later "she" means.
     people += [
-        n.group("name") for n in _MENTIONED.finditer(text) if is_name(n.group("name").split()[0])
+        _no_possessive(n.group("name"))
+        for n in _MENTIONED.finditer(text)
+        if is_name(n.group("name").split()[0])
     ]
     naming = _NAMING.search(text)  # "her name is Mei and she's a vet tech": she is Mei
     if naming and is_name(naming.group("name").split()[0]):
@@ -332,7 +339,7 @@ def _clause(text: str, is_name: Callable[[str], bool], people: list[str]) -> lis
 def _clause_about(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
     possessor = _POSSESSOR.match(text)
     if possessor and is_name(possessor.group("name").split()[0]):
-        people.append(possessor.group("name"))
+        people.append(_no_possessive(possessor.group("name")))
         return [Clause("my " + text[possessor.end() :], about=possessor.group("name"))]
     m = _SUBJECT_AT_START.match(text)
     if m is None:
@@ -352,7 +359,7 @@ def _unstated_subject(text: str) -> Clause:
     if dropped and word not in _NOT_VERBS:
         rest = text[dropped.start("word") :]
         lead = "I'm " if word.endswith("ing") or word in _STATE_WORDS else "I "
-        lead = "I've " if word == "been" else lead
+        lead = "I've " if word == "been" else "I was " if word == "born" else lead
         return Clause(lead + rest[:1].lower() + rest[1:])
     return Clause(text)
 
@@ -378,9 +385,9 @@ def _third_person(
     if m.group("name") and name.split()[0].lower().endswith("ing"):
         return [Clause(text)]  # "Networking plays a big role": a gerund, not a person
     if m.group("name") and name not in people and not _PERSON_VERB.match(rest):
-        # "Dance is my stress relief": a capital that may only start the sentence names a
-        # person when what follows is something people do.
-        return [Clause(text)]
+        # "Dance is my stress relief", "Born and raised in...": a capital that may only start
+        # the sentence names a person when what follows is something people do.
+        return [_unstated_subject(text)]
     if name:
         named = [name]
         while also := _ALSO.match(rest):  # "Tom and my sister Ana live in Rome"

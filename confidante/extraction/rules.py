@@ -43,7 +43,8 @@ VAGUE_FIRST it that this these those them you him her me us myself yourself what
   where which there here so whatever with in at on for from by around along outside together about
   over into your yours i i'm is was are were thought
 VAGUE one ones something anything everything nothing stuff things thing lot much all both some any
-  none home work night nights weekends instrument sport game hobby activity hobbies activities
+  none home work night nights weekends sorry thanks please lol haha btw instrument sport game
+  hobby activity hobbies activities
 TO_REJECT think say know believe hear see imagine help ask thank mention remind share talk chat
   point add admit tell be have get do
 JOBS engineer developer programmer nurse teacher doctor physician surgeon dentist designer
@@ -1287,15 +1288,23 @@ _MENTIONS = tuple(
 )
 
 
+_NOT_START = _rx(
+    r"^\W*(?:can't|don't|doesn't|didn't|isn't|aren't|wasn't|weren't|won't|wouldn't|couldn't"
+    r"|shouldn't|haven't|hasn't)\s"
+)
 _STATEMENT_START = _rx(
     r"^\W*(?:(?:so|turns\s+out|and|but|well|btw)\s+)*I(?:'m|'ve|\s+am|\s+have)\b"
 )
 
 
 def _is_question(sentence: str) -> bool:
-    """A question asks; "turns out I'm allergic to sesame??" only sounds surprised."""
+    """Whether a sentence asks.
+
+    "turns out I'm allergic to sesame??" only sounds surprised, and "can't stand jazz"
+    without a question mark is "I can't stand jazz".
+    """
     if _QUESTION_START.match(sentence):
-        return True
+        return not (_NOT_START.match(sentence) and not _QUESTION_END.search(sentence))
     return bool(_QUESTION_END.search(sentence)) and not _STATEMENT_START.match(sentence)
 
 
