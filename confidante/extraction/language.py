@@ -315,7 +315,54 @@ _POSSESSOR = re.compile(
     r"(?=(?:birthday|bday|job|age|name|husband|wife|partner|boyfriend|girlfriend|dog|cat|new)\b)",
     re.IGNORECASE,
 )
-_MENTIONED = re.compile(rf"(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<name>{_NAME})", re.IGNORECASE)
+_MENTIONED = re.compile(
+    rf"(?:my\s+{_MOD}(?P<role>{_ROLE})s?\s*,?\s+|(?P<title>{_TITLE_ROLE}))(?P<name>{_NAME})"
+    r"|\ba\s+(?P<kind>guy|man|boy|girl|woman|lady)\s+(?:named|called)\s+(?P<kind_name>"
+    + _NAME
+    + ")",
+    re.IGNORECASE,
+)
+_FEMALE = frozenset(
+    "mother mom mum sister daughter aunt auntie niece grandmother grandma granny nana wife "
+    "girlfriend fiancée fiancee granddaughter stepmother stepmom stepdaughter girl woman lady "
+    "her she".split()
+)
+_MALE = frozenset(
+    "father dad brother son uncle nephew grandfather grandpa husband boyfriend fiancé fiance "
+    "grandson stepfather stepdad stepson guy man boy his he".split()
+)
+
+
+class People(list[str]):
+    """The people named so far in a message, newest last, with what is known of their sex.
+
+    "she" is the newest one not known to be a man; "he", not known to be a woman.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sex: dict[str, str] = {}
+
+    def told(self, name: str, word: str | None) -> None:
+        """``name`` was named; ``word`` ("sister", "his", "she") may say their sex."""
+        name = _no_possessive(name)
+        self.append(name)
+        word = (word or "").lower()
+        sex = "f" if word in _FEMALE else "m" if word in _MALE else None
+        if sex and name not in self.sex:
+            self.sex[name] = sex
+
+    def meant_by(self, pronoun: str) -> str | None:
+        """Who "he" or "she" means: the newest person of that sex (or not known)."""
+        other = "m" if pronoun.lower() in _FEMALE else "f"
+        return next((p for p in reversed(self) if self.sex.get(p) != other), None)
+
+
+def _tell(people: list[str], name: str, word: str | None = None) -> None:
+    if isinstance(people, People):
+        people.told(name, word)
+    else:
+        people.append(_no_possessive(name))
 
 
 def _no_possessive(name: str) -> str:
@@ -325,14 +372,14 @@ def _no_possessive(name: str) -> str:
 def _clause(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
     out = _clause_about(text, is_name, people)
     # People named inside ("Met my friend Lin...") are who a later "she" means.
-    people += [
-        _no_possessive(n.group("name"))
-        for n in _MENTIONED.finditer(text)
-        if is_name(n.group("name").split()[0])
-    ]
+    for mention in _MENTIONED.finditer(text):
+        name = mention.group("name") or mention.group("kind_name")
+        word = mention.group("role") or (mention.group("title") or "").strip() or mention["kind"]
+        if is_name(name.split()[0]):
+            _tell(people, name, word)
     naming = _NAMING.search(text)  # "her name is Mei and she's a vet tech": she is Mei
     if naming and is_name(naming.group("name").split()[0]):
-        people.append(naming.group("name"))
+        _tell(people, naming.group("name"), naming.group().split()[0])
     return out
 
 
@@ -399,10 +446,14 @@ def _third_person(
         if not persons or len(persons) < len(named):
             return [_unstated_subject(text)]  # "Also switched to...": no one named after all
         people.extend(persons)
-    elif people:
-        persons = [people[-1]]
     else:
-        return []
+        pronoun = m.group("pronoun") or "he"
+        meant = people.meant_by(pronoun) if isinstance(people, People) else None
+        meant = meant or (people[-1] if people and not isinstance(people, People) else None)
+        if meant is None:
+            return []
+        persons = [meant]
+        _tell(people, meant, pronoun)  # "Paige! she's...": Paige is a woman
     verb = _VERBISH if len(persons) == 1 else r"(?-i:[a-z]+)\b"  # "Tom and Ana live"
     rest = re.sub(r"^\s*,\s*", " ", rest)  # "my father, Rajesh, is a doctor"
     rest = _MODIFIER.sub(" ", rest)  # "my friend Hiroshi from uni runs..."

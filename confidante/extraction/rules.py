@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from confidante.extraction.language import clauses, normalise, sentences
+from confidante.extraction.language import People, clauses, normalise, sentences
 from confidante.graph.schema import PREDICATES, RELATION_ALIASES, RELATION_WORDS, FactCandidate
 
 Special = Callable[[re.Match[str], str, float, bool], list[FactCandidate]]
@@ -282,6 +282,7 @@ _DANGLING = _rx(
 _ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])|\s+(?-i:[a-z]+ing)\b")
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
+_JOB_FORCE = re.compile(r"^\s+(?:in|with)\s+the\s+(" + _CAP + r".*)$")
 _JOB_TOWN = re.compile(r"^\s+in\s+(" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")*)")
 _AGED = _rx(r"^\d{1,3}[- ](?:years?|yrs?)[- ]old\s+")
 # "Deloitte's Chicago office": the employer is Deloitte.
@@ -707,6 +708,8 @@ def _job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     negated = bool(_group(m, "neg"))
     employer = None if negated else _EMPLOYER.match(_rest(m))
     orgs = _workplaces(subject, _rest(m)[employer.end() :], conf) if employer else []
+    force = None if negated or employer else _JOB_FORCE.match(_rest(m))  # "in the RCMP"
+    orgs += _workplaces(subject, force.group(1), conf) if force else []
     town = None if negated or employer else _JOB_TOWN.match(_rest(m))  # "a postman in Dundee"
     towns = (
         [_fact(subject, "lives_in", p, confidence=0.6) for p in _place(town.group(1))]
@@ -856,6 +859,8 @@ def _moved_someone(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 def _habit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I've been painting for years", "I started surfing five years ago": a hobby."""
     thing = _tidy(_group(m, "x"), max_words=4)
+    if re.search(r"\s" + _CAP, thing):
+        return []  # "dating Jordan for two years": a relationship, not a hobby
     return [_fact(speaker, "likes", o, confidence=0.6) for o in [thing] if _is_taste(o)]
 
 
@@ -1235,7 +1240,7 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       (?:years|ages|a\s+(?:long\s+)?while|a\s+long\s+time|(?:a\s+few|several|many
                       |\d+|two|three
                       |four|five|ten)\s+years|I\s+was|childhood|college|high\s+school)\b
-@job-                 \bnot\s+being\s+(?:a|an|the)?\s*<JOB>(?=[^.;!?]*\bany\s*more\b)
+@job-                 \bnot\s+being\s+(?:(?:a|an|the)\s+)?<JOB>(?=[^.;!?]*\bany\s*more\b)
 @job                  <ICV>(?:accepted|took|got|landed|been\s+offered|was\s+offered)\s+(?:a|an
                       |the)\s+(?:new\s+)?
                       (?:position|job|role|post|offer)\s+as\s+(?:a|an)?\s*<JOB_FREE>
@@ -1360,7 +1365,7 @@ class RuleExtractor:
     ) -> list[FactCandidate]:
         """Facts in ``text``; ``speaker`` is the entity that "I" refers to (``SELF`` or a name)."""
         found: list[tuple[int, int, FactCandidate]] = []
-        people: list[str] = []
+        people = People()
         pending: list[FactCandidate] = []
         for index, sentence in enumerate(sentences(normalise(text))):
             if _is_question(sentence):
@@ -1387,6 +1392,7 @@ class RuleExtractor:
                         if (x[2].subject, x[2].predicate) not in unnamed
                         or " named " in x[2].object
                         or x[2].predicate != "pet"
+                        or x[2].negated
                     ]
                     for items in (found, here)
                 )
