@@ -213,6 +213,55 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
             ("Ana", "lives_in", "Rome", None),
         },
     ),
+    # ordinary ways of saying what one does, where one lives, whom one is with
+    ("I've been a nurse for ten years", {(U, "job", "nurse", None)}),
+    (
+        "I'm head of marketing at Zenlo",
+        {(U, "job", "head of marketing", None), (U, "works_at", "Zenlo", None)},
+    ),
+    (
+        "I teach chemistry at Hollins High",
+        {(U, "job", "teacher", None), (U, "works_at", "Hollins High", None)},
+    ),
+    ("I live with my parents in Pune", {(U, "lives_in", "Pune", None)}),
+    ("we just moved into a flat in Leith", {(U, "lives_in", "Leith", None)}),
+    ("I'm moving to Perth in June", {(U, "plans", "move to Perth", None)}),
+    ("Dario popped the question!", {(U, "partner", "Dario", "fiancé")}),
+    ("I've gone vegan", {(U, "diet", "vegan", None)}),
+    ("it's my 30th birthday today", {(U, "age", "30", None)}),
+    (
+        "I'm in my second year of law at Durham",
+        {(U, "studies", "law", None), (U, "studies", "Durham", None)},
+    ),
+    ("I'm a native Tamil speaker", {(U, "speaks", "Tamil", None)}),
+    ("my kids are Ava and Leo", {(U, "family", "Ava", "child"), (U, "family", "Leo", "child")}),
+    (
+        "My father, Rajesh, is a retired cardiologist",
+        {(U, "family", "Rajesh", "father"), ("Rajesh", "job", "retired cardiologist", None)},
+    ),
+    (
+        "Met my friend Lin. She's a pharmacist",
+        {(U, "friend", "Lin", None), ("Lin", "job", "pharmacist", None)},
+    ),
+    (
+        "my friend Hiroshi from uni runs a ramen stall in Fukuoka",
+        {
+            (U, "friend", "Hiroshi", None),
+            ("Hiroshi", "owns", "a ramen stall", None),
+            ("Hiroshi", "lives_in", "Fukuoka", None),
+        },
+    ),
+    ("Dance is my passion", {(U, "likes", "Dance", None)}),
+    # "the team" names no employer
+    ("I'm a shooting guard for the team", {(U, "job", "shooting guard", None)}),
+    (
+        "Cooking and baking are my creative outlets.",
+        {(U, "likes", "cooking", None), (U, "likes", "baking", None)},
+    ),
+    (
+        "I love action and sci-fi movies",
+        {(U, "likes", "action movies", None), (U, "likes", "sci-fi movies", None)},
+    ),
     # several facts in one message
     (
         "I live in Lisbon and work at Acme",
@@ -261,6 +310,17 @@ NOTHING = [
     "I'm Going home",
     "My name is not important",
     "call me crazy",
+    # precision: pronouns, fragments, abstractions, things in view, praise of others
+    "I love the friends I have",
+    "I love all dances",
+    "I love the energy of this city",
+    "I love the dark sky and green scenery",
+    "I'm passionate about creating a safe, inviting place for people to grow",
+    "Your passion and commitment are awesome!",
+    "I love being",
+    "Networking plays a big role in this",
+    "I've been working for years",
+    "Dance is such a great art form, you said",
     # a number that is not an age
     "I'm 34 minutes late",
     "I'm 2 hours away",

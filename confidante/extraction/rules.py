@@ -39,6 +39,10 @@ LANGUAGES english portuguese spanish french german italian chinese mandarin cant
   korean russian arabic hindi urdu bengali punjabi dutch swedish norwegian danish finnish polish
   czech greek turkish hebrew persian farsi swahili vietnamese thai indonesian malay tagalog
   ukrainian romanian hungarian catalan basque galician irish welsh latin esperanto serbian croatian
+  tamil telugu marathi gujarati malayalam kannada nepali sinhala amharic yoruba igbo hausa zulu
+  xhosa somali burmese khmer lao mongolian kazakh uzbek georgian armenian azerbaijani albanian
+  bulgarian slovak slovenian lithuanian latvian estonian icelandic maltese afrikaans tigrinya
+  pashto dari kurdish cebuano ilocano javanese hawaiian maori samoan tongan yiddish creole
 VAGUE_FIRST it that this these those them you him her me us myself yourself what how when why who
   where which there here so whatever with in at on for from by around along outside together about
   over into your yours i i'm is was are were thought
@@ -159,7 +163,8 @@ NOMORE   \bI\s+<ADV>(?:no\s+longer|don't|dont|do\s+not|used\s+to)\s+<ADV>
 HAVE     \bI(?:\s+have|'ve\s+got|\s+have\s+got|\s+(?:just\s+)?(?:got|adopted|bought)|\s+own)\s+
 COUNT    (?P<count>a|an|one|two|three|four|five|\d+)
 MOD      (?:(?P<mod>best|closest|oldest|old|good|dear|little|big|older|younger|baby|twin|new)\s+)?
-LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was)\s+(?:called|named)|\s+(?:called|named)|\s+is|\s*,)?
+LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was|are)\s+(?:called|named)|\s+(?:called|named)|\s+is
+         |\s+are|\s*,)?
 NEG      (?P<neg>no\s+longer\s+|doesn't\s+|does\s+not\s+)?
 THIRD    \b(?P<subj><CAPWORD>(?:\s+<CAPWORD>)?)\s+<NEG><ADV>
 JOB_FREE (?P<job>[\w-]+(?:\s+(?!at\b|for\b|in\b|with\b|and\b|but\b|since\b)[\w-]+){0,3})
@@ -677,7 +682,9 @@ _GENERIC_EMPLOYER = _rx(
     r"|business|organi[sz]ation|group|work|employer|workplace)"
 )
 _DURATION = _rx(
-    r"(?:a\s+)?(?:few\s+|couple\s+of\s+|long\s+)?(?:years|months|weeks|days|hours|ages|while|time)"
+    r"(?:a|an|the\s+past|the\s+last)?\s*(?:few\s+|couple\s+of\s+|long\s+|several\s+|many\s+"
+    r"|\d+\s+|one\s+|two\s+|three\s+|four\s+|five\s+|six\s+|ten\s+|twenty\s+)?"
+    r"(?:years?|months?|weeks?|days?|hours?|ages|while|time|decades?)"
 )
 _WORKPLACE_WORDS = _rx(
     r"\b(?:desk|job|role|team|department|dept|company|firm|store|shop|counter)\b"
@@ -782,7 +789,8 @@ def _wed(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     person = _person(_group(m, "x"))
     how = _group(m, "how").lower()
     getting = "getting" in m.group().lower()  # "are getting married": engaged, not yet wed
-    role = "fiancé" if how in ("engaged", "proposed") or getting else "spouse" if how else None
+    engaged = how in ("engaged", "proposed") or how.startswith("popped") or getting
+    role = "fiancé" if engaged else "spouse" if how else None
     return [_fact(speaker, "partner", person, role=role, confidence=conf)] if person else []
 
 
@@ -862,6 +870,33 @@ def _habit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     if re.search(r"\s" + _CAP, thing):
         return []  # "dating Jordan for two years": a relationship, not a hobby
     return [_fact(speaker, "likes", o, confidence=0.6) for o in [thing] if _is_taste(o)]
+
+
+def _no_diet(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm eating meat again": whatever diet they kept is over."""
+    return _closing(speaker, "diet")
+
+
+def _teach(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I teach maths at Hollins High": a teacher, and the school they teach at."""
+    school = re.match(r"^[^.;!?]*?\s+(?:at|in)\s+(?=" + _CAP + ")", _rest(m))
+    orgs = _workplaces(speaker, _rest(m)[school.end() :], conf) if school else []
+    return [_fact(speaker, "job", "teacher", confidence=0.6), *orgs]
+
+
+def _jobless(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm between jobs": no job and no employer now."""
+    return _closing(speaker, "job", "works_at")
+
+
+def _moving_to(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm moving to Lisbon in June": a plan (they live there once they say they moved)."""
+    return [_fact(speaker, "plans", f"move to {p}", confidence=0.6) for p in _place(_rest(m))]
+
+
+def _native(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I'm a native Tamil speaker", "Polish is my first language"."""
+    return [_fact(speaker, "speaks", (_group(m, "x") or _group(m, "y")).capitalize())]
 
 
 def _titled(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -1043,10 +1078,16 @@ _TABLE = r"""
 @age~                 <IM>(?P<age>\d{1,2})(?=\s*(?:$|[,.!;]|and\b|but\b|btw\b|now\b|this\s+year\b
                       |today\b|as\s+of\b|years?\b|lol\b|don't\b|but\b|so\b|haha\b))
 @age                  <IM>(?:an?\s+)?(?P<age>\d{1,3})[- ](?:years?|yrs?)[- ]old\b
+@age~                 \bmy\s+(?P<age>\d{1,3})(?:st|nd|rd|th)\s+(?:birthday|bday)\b(?=[^.;!?]*\b
+                      (?:today|tomorrow|this\s+week|is))
 @birthday             \bmy\s+(?:birthday|birth\s+date|date\s+of\s+birth)\s+is\s+(?:on\s+)?
                       (?:the\s+)?
 @birthday             <I>was\s+born\s+on\s+(?:the\s+)?
 lives_in:place        <IC>(?:live|reside)\s+in\s+
+lives_in:place        <IC>(?:live|stay|am\s+staying|'m\s+staying)\s+(?:with\s+[^.;!?]*?\s+)?in\s+
+                      (?=<CAP>)
+lives_in:place        <IC>moved\s+into\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,3}?in\s+(?=<CAP>)
+@moving_to            <IM>(?:moving|relocating)\s+(?:back\s+)?to\s+(?=<CAP>)
 lives_in:place        <IM>(?:living|residing|based)\s+in\s+
 lives_in:place        <IVE>(?:been\s+living|lived|been)\s+in\s+(?=<CAP>)
 lives_in:place        <IM>(?:(?:now|currently)\s+)?(?:based|settled)\s+(?:in|out\s+of)\s+
@@ -1097,6 +1138,10 @@ from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raise
 @job                  \bI\s+(?P<neg>used\s+to\s+be|(?:quit|stopped)\s+being)\s+(?:a|an)\s+<JOB>
 @job~                 <IM>(?:a|an)\s+<JOB>
 @student              <IM>(?:a|an)\s+<STUDENT>
+studies:study         <IM>in\s+my\s+(?:first|second|third|fourth|final|last|\w+)\s+year\s+(?:of
+                      |studying|at)\s+
+studies:org           <I>(?:go|went)\s+to\s+(?=<CAP>[\w\s.'&-]*?\b(?:University|College|School
+                      |Academy|Institute|Uni|Polytechnic)\b)
 studies:study         \b(?:finish|finishing|doing|pursuing|completing|working\s+on|started
                       |starting)\s+
                       (?:my|a|an)\s+(?:[\w-]+\s+)?(?:degree|masters?|master's|phd|diploma
@@ -1132,6 +1177,11 @@ partner:names-        <I>(?:(?:broke|split)\s+up\s+with|separated\s+from|divorce
                       |me\s+and\s+(?P<z><CAPWORD>))\s+(?:have\s+|finally\s+|officially\s+|just\s+)*
                       (?:<PARTING>)\b
 @parted               \b(?:divorce|break-?up|split|separation)\s+(?:from|with)\s+(?P<x><CAPWORD>)
+@parted               \bmy\s+ex(?:-|\s+)?(?:wife|husband|boyfriend|girlfriend|partner
+                      |fiancée?)?\s*,?\s+(?P<x><CAPWORD>)
+@parted               <IM>(?:no\s+longer|not)\s+(?:with|together\s+with|seeing
+                      |dating)\s+(?P<x><CAPWORD>)
+@parted               \b(?P<x><CAPWORD>)\s+(?:dumped|left|ghosted)\s+me\b
 @parted               (?:<IM>(?:single|divorced|separated)(?:\s+again|\s+now)?\b|<I>
                       (?:got\s+divorced|(?:broke|split)\s+up(?!\s+with)|ended\s+things)\b)
 partner:names         (?:<IM>|<IVE>been\s+)(?:now\s+)?(?:seeing|dating|going\s+out\s+with)\s+
@@ -1139,7 +1189,10 @@ partner:names         (?:<IM>|<IVE>been\s+)(?:now\s+)?(?:seeing|dating|going\s+o
 partner:names         (?:<IVE>been\s+|<I>(?:started\s+)?)dating\s+(?=<CAP>)
 @wed                  \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:just\s+|finally\s+|officially\s+)?(?:got
                       |were|are|are\s+getting)\s+(?P<how>married|engaged|hitched)\b
-@wed                  \b(?P<x><CAPWORD>)\s+(?:just\s+|finally\s+)?(?P<how>proposed)\b
+@wed                  \b(?P<x><CAPWORD>)\s+(?:just\s+|finally\s+)?(?P<how>proposed
+                      |popped\s+the\s+question)\b
+@wed                  \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:just\s+
+                      |finally\s+)?(?P<how>tied\s+the\s+knot)\b
 @wed                  <I>(?:just\s+)?(?:married|got\s+married\s+to|am\s+marrying
                       |'m\s+marrying)\s+(?P<x><CAPWORD>)
 @pet                  \bmy\s+(?:<COUNT>\s+)?<MOD><SPEC><LINK>\s+
@@ -1159,14 +1212,19 @@ lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.
 @moved_someone        \b(?:moved|helped)\s+(?:my\s+<MOD><ROLE>\s+
                       |<TITLEROLE>\s+)?(?P<x><CAPWORD>)\s+
                       (?:move\s+)?(?:in)?to\s+(?=<CAP>)
+@native               \bnative\s+(?P<x><=LANGUAGES>)\s+speaker\b|\b(?P<y><=LANGUAGES>)\s+is\s+my\s+
+                      (?:first|native|mother)\s+(?:language|tongue)\b
 @titled               \b(?P<role><TITLEROLE>)
                       \s+(?P<x><CAPWORD>)
 @friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:are|r)(?:n't|\s+not
                       |\s+no\s+longer)\s+friends\b
 @gone                 \b(?:RIP|R\.I\.P\.?)\s+(?P<x><CAPWORD>)|\b(?P<y><CAPWORD>)\s+(?:passed
                       (?:\s+away|\s+on)?|died|crossed\s+the\s+rainbow\s+bridge
-                      |went\s+to\s+live\s+with|(?:was|got)\s+rehomed)\b|(?:<I>|\bwe\s+)
-                      (?:lost|had\s+to\s+put\s+down|buried)\s+(?P<z><CAPWORD>)
+                      |went\s+to\s+live\s+with|(?:was|got)\s+rehomed|had\s+to\s+be\s+put\s+(?:down
+                      |to\s+sleep))\b
+                      |(?:<I>|\bwe\s+)
+                      (?:lost|had\s+to\s+put\s+down|buried)\s+(?:(?:my|our)\s+
+                      (?:[\w-]+\s+)?)?(?P<z><CAPWORD>)
 @pet                  <PET><PET_LINK>
 likes:tastes          <IC>(?:like|love|enjoy|adore)\s+
 likes:tastes          <IM>(?:<FAN>|into|passionate\s+about|obsessed\s+with|crazy\s+about
@@ -1195,6 +1253,8 @@ allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
 @diet                 <IM>(?:a\s+|on\s+a\s+)?<DIET>
 @diet                 <I>(?:became|went|turned|eat|keep|follow|stay|eat\s+only)\s+(?:a\s+)?<DIET>
 @diet                 <IVE>been\s+(?:a\s+)?<DIET>
+@diet                 <IVE>(?:gone|become|turned)\s+(?:a\s+)?(?:full\s+|fully\s+)?<DIET>
+@no_diet              \b(?:eating|eat|eats)\s+meat\s+again\b|\bback\s+to\s+eating\s+meat\b
 @diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b(?!\s+(?:or
                       |and)\s+dairy)
 @diet                 (?:^|\bso\s+)(?:a\s+)?<DIET>\s+(?:forever|from\s+now\s+on|for\s+life|now)\b
@@ -1235,6 +1295,19 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       |delicious|my\s+(?:thing|jam|jam|favou?rite\s+thing|happy\s+place
                       |obsession))\b
 @job~                 <IM>(?:the|our|my|your)\s+new\s+<JOB>
+@job                  <IVE>been\s+(?:a|an)\s+<JOB>(?=\s+(?:for|since)\b)
+@job                  <IM>(?:the\s+)?(?:new\s+)?(?P<job>(?:head|chief|director
+                      |manager)\s+of\s+[\w-]+(?:\s+[\w-]+)?)
+                      (?=\s+(?:at|for|with)\b)
+@job                  <IM>(?:a|an)\s+(?P<job>[\w-]+(?:\s+[\w-]+)?)\s+by\s+(?:trade|profession
+                      |training)\b
+@job                  <I>(?:do|make)\s+(?P<job>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b
+@teach                <IC>teach(?:es)?\b
+@jobless              <IM>(?:now\s+)?(?:unemployed|jobless|out\s+of\s+work|between\s+jobs
+                      |a\s+stay-at-home)\b
+@quit                 <I>(?:handed\s+in|put\s+in|gave)\s+(?:my\s+)?(?:notice|resignation
+                      |two\s+weeks)
+                      (?:\s+(?:at|to)\s+)?
 @habit                <IVE>been\s+(?P<x>(?-i:[a-z]+ing)(?:\s+(?!for\b|since\b)[\w-]+){0,2}?)\s+
                       (?:for|since)\s+
                       (?:years|ages|a\s+(?:long\s+)?while|a\s+long\s+time|(?:a\s+few|several|many
@@ -1261,7 +1334,8 @@ _HANDLERS = (
     *(_name, _age, _moved, _job, _relation, _employer, _birthday, _student, _pet, _favourite),
     *(_diet, _dislikes, _going, _owns, _quit, _retired, _left_for, _promoted, _parted, _wed),
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
-    *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit),
+    *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
+    *(_jobless, _moving_to, _native, _no_diet),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 
@@ -1351,6 +1425,22 @@ def _applies(m: re.Match[str]) -> bool:
     return True
 
 
+def _negations_win(found: list[tuple[int, int, FactCandidate]]) -> list[tuple[int, int, Any]]:
+    """In one sentence, "we lost our dog Rex" ends Rex: the mention does not start him again."""
+    ended = [
+        (f.subject, f.predicate, f.object.split()[-1].casefold())
+        for _, _, f in found
+        if f.negated and f.object
+    ]
+    return [
+        item
+        for item in found
+        if item[2].negated
+        or not item[2].object
+        or (item[2].subject, item[2].predicate, item[2].object.split()[-1].casefold()) not in ended
+    ]
+
+
 class RuleExtractor:
     """Finds facts with hand-written patterns over clauses: deterministic, fast, conservative.
 
@@ -1397,7 +1487,7 @@ class RuleExtractor:
                     for items in (found, here)
                 )
                 here += [(index, len(sentence), f) for f in named]
-            found += here
+            found += _negations_win(here)
         seen: set[tuple[object, ...]] = set()
         out: list[FactCandidate] = []
         for _, _, fact in sorted(found, key=lambda item: (item[0], item[1])):
