@@ -75,7 +75,7 @@ _SHORTHAND = {
 _SHORT_WORD = re.compile(
     r"(?<![\w'/-])("
     + "|".join(re.escape(w) for w in sorted(_SHORTHAND, key=len, reverse=True))
-    + r")(?![\w'/-])",
+    + r")(?![\w/-])(?!'(?!s\b))",
     re.IGNORECASE,
 )
 # "w my cousin": "w" alone is "with" only before a word.
@@ -96,6 +96,9 @@ def normalise(text: str) -> str:
         return _SHORTHAND[word.lower()] if word.lower() in _SHORTHAND else word
 
     text = _SHORT_WORD.sub(spelt, text)
+    # "Ana and I are...": the rules read what "I" is.
+    text = re.sub(r"\band\s+I\s+are\b", "and I am", text)
+    text = re.sub(r"\band\s+I\s+were\b", "and I was", text)
     text = re.sub(r"(?:\s*,)+(?=\s*[,.!?]|\s*$)", "", text)  # an emoji before a full stop
     return _SPACES.sub(" ", text).strip()
 
@@ -151,7 +154,7 @@ _MOD = r"(?:(?:best|older|younger|little|big|baby|twin|oldest|youngest|new)\s+)?
 _MY_ROLE = rf"my\s+{_MOD}(?:{_ROLE})s?\s*,?\s+"
 # A noun followed by a verb is not a name and its verb ("Tree nuts make...").
 _NOT_A_VERB = r"\s+\w+\s+(?:make|give|are|were|have|do|don't|cause|taste|look|seem)\b"
-_TITLE_ROLE = r"(?-i:(?:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Cousin|Baby)\s+)"
+_TITLE_ROLE = r"(?-i:(?:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Aunty|Cousin|Baby)\s+)"
 _THIRD = (
     rf"(?:(?:{_MY_ROLE}|{_TITLE_ROLE})(?P<named>{_NAME})|(?P<name>{_NAME})(?=\s+(?:{_VERBISH}|and\s))(?!{_NOT_A_VERB})"
     r"|(?P<pronoun>he|she)\b)"
@@ -187,13 +190,13 @@ _LEAD = (
 )
 # ", bought a minivan", ", doing a course at...": the same speaker goes on with a new verb.
 _NEXT_VERB = (
-    r"(?-i:(?:[a-z]+(?:ed|ing)|been|bought|sold|got|left|quit|made|took|met|became|began|went|found)"
+    r"(?-i:(?:(?:presently|currently|now|also)\s+)?(?:[a-z]+(?:ed|ing)|been|bought|sold|got|left|quit|made|took|met|became|began|went|found)"
     r"\s+(?:a|an|the|my|our|to|in|from|up|at|for|with|out|back|on)\b)"
 )
 _BREAK = re.compile(
     r"(?:[;:()]|\s[-\u2013\u2014]\s|,|\s+(?:and|but|so|because|though|although|while|whereas)\b)"
     rf"\s*{_LEAD}(?:(?={_SUBJECT})(?!{_NAME}\s+and\s+(?:my\s|{_NAME}))|(?<=,\s)(?={_NEXT_VERB}"
-    r"|(?:officially|now|currently)\s+(?:a|an)\s|originally\s))",
+    r"|(?:officially|now|currently)\s+(?:a|an|\d)|originally\s))",
     re.IGNORECASE,
 )
 _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
@@ -203,16 +206,18 @@ _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
 # are requests: "Remind me...").
 _DROPPED_I = re.compile(
     r"^\W*(?:(?:just|finally|officially|recently|also|now|still|totally|basically|honestly|really"
-    r"|actually|so|omg|wow|yay|woo|woohoo|haha|lol|ugh|ok|okay|well|welp)\s+)*"
+    r"|actually|so|omg|wow|yay|woo|woohoo|haha|lol|ugh|ok|okay|well|welp|presently)\s+)*"
     r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|made|took|met|became|began|"
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
-    r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge)\b",
+    r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge"
+    r"|posted|employed|stationed|located|settled|hired)\b",
     re.IGNORECASE,
 )
 _STATE_WORDS = frozenset(
     "allergic vegan vegetarian pescatarian married engaged single divorced pregnant lactose "
-    "fluent obsessed into originally based officially currently back not big huge".split()
+    "fluent obsessed into originally based officially currently back not big huge posted "
+    "employed stationed located settled hired".split()
 )
 # Words before -ed/-ing that are not verbs the speaker did.
 _NOT_VERBS = frozenset("red bed need seed weed feed speed hundred sacred nothing something".split())
@@ -414,7 +419,7 @@ def _unstated_subject(text: str) -> Clause:
 def _first_person(text: str, m: re.Match[str]) -> Clause:
     """A clause in the first person as it is, "we" as "I": what the household does, I do."""
     if m.group("with"):  # "Chloe and I split up": about the speaker, the name kept
-        return Clause(text)
+        return Clause(re.sub(r"\band\s+I\s+are\b", "and I am", text))
     lead, said = text[: m.start("first")], text[m.start("first") :]  # "ok we moved..."
     for pattern, replacement in _PLURAL_FIRST:
         first = pattern.sub(replacement, said, count=1)

@@ -99,13 +99,15 @@ ABSTRACT energy diversity connection connections vibe vibes feeling feelings atm
 QUANTIFIERS all both every each some any most many such whole entire other another several
 POSSESSIONS car house apartment flat bike bicycle motorbike motorcycle scooter boat piano guitar
   violin laptop computer camera cabin cottage truck van garden farm yacht kayak drone
-SPECIES dog puppy=dog cat kitten=cat rabbit bunny=rabbit guinea_pig hamster parrot budgie bird fish
+SPECIES shepherd=dog german_shepherd=dog dog puppy=dog cat kitten=cat rabbit bunny=rabbit
+  guinea_pig hamster parrot budgie bird fish
   turtle tortoise horse snake lizard ferret gecko chicken=hen hen goat pig cow axolotl chinchilla
   labrador=dog lab=dog retriever=dog poodle=dog beagle=dog corgi=dog terrier=dog husky=dog
   spaniel=dog dachshund=dog bulldog=dog pug=dog chihuahua=dog collie=dog greyhound=dog
   rottweiler=dog doberman=dog schnauzer=dog mutt=dog pup=dog doggo=dog tabby=cat moggy=cat
   siamese=cat kitty=cat goldfish=fish betta=fish cockatiel=bird canary=bird
-DIETS vegetarian vegan pescatarian pescetarian=pescatarian keto gluten-free gluten_free=gluten-free
+DIETS coeliac=gluten-free celiac=gluten-free vegetarian vegan pescatarian pescetarian=pescatarian
+  keto gluten-free gluten_free=gluten-free
   plant-based dairy-free dairy_free=dairy-free lactose-free halal kosher paleo low-carb low-sodium
   low-fat sugar-free
 """
@@ -152,7 +154,8 @@ _REF = re.compile(r"<(=?)([A-Z][A-Z0-9_]*)>")
 _FRAGMENT_TABLE = r"""
 MORE     honestly|especially|currently|now|recently|finally|officially|kind\s+of|kinda|sort\s+of|do
          |even
-ADV      (?:(?:really|also|absolutely|just|totally|truly|still|actually|definitely|only|<MORE>)\s+)*
+ADV      (?:(?:really|also|absolutely|just|totally|truly|still|actually|definitely|only|literally
+         |seriously|genuinely|presently|simply|usually|mostly|<MORE>)\s+)*
 I        \bI\s+<ADV>
 IC       (?:\bI|(?P<cont>\band))\s+<ADV>
 ICV      (?:\bI|(?P<cont>\band))(?:'ve|\s+have)?\s+<ADV>
@@ -162,7 +165,8 @@ DONT     \bI\s+(?:don't|dont|do\s+not)\s+<ADV>
 NOMORE   \bI\s+<ADV>(?:no\s+longer|don't|dont|do\s+not|used\s+to)\s+<ADV>
 HAVE     \bI(?:\s+have|'ve\s+got|\s+have\s+got|\s+(?:just\s+)?(?:got|adopted|bought)|\s+own)\s+
 COUNT    (?P<count>a|an|one|two|three|four|five|\d+)
-MOD      (?:(?P<mod>best|closest|oldest|old|good|dear|little|big|older|younger|baby|twin|new)\s+)?
+MOD      (?:(?P<mod>best|closest|oldest|old|good|dear|little|big|older|younger|baby|twin|new|eldest
+         |youngest)\s+)?
 LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was|are)\s+(?:called|named)|\s+(?:called|named)|\s+is
          |\s+are|\s*,)?
 NEG      (?P<neg>no\s+longer\s+|doesn't\s+|does\s+not\s+)?
@@ -225,7 +229,7 @@ F3       instead|btw|either|already|today|again|here|there|sometimes|every\s+day
 PARTING  broke\s+up|split\s+up|split|separated|divorced|got\s+divorced|are\s+done|are\s+over
          |am\s+done|called\s+it\s+quits|ended\s+(?:it|things)|parted\s+ways
 SOMEONE  (?:someone|somebody|a\s+(?:guy|girl|man|woman|lady|boy)|someone\s+new)
-TITLEROLE (?-i:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Cousin|Baby)
+TITLEROLE (?-i:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Aunty|Cousin|Baby)
 FANADJ   (?:big|huge|massive|great|die-hard|diehard|total|lifelong|devoted)
 FANNOUN  (?:fan|nut|fanatic|buff|junkie|addict|geek|nerd|lover|person)s?\b
 FILLER   (?:\s+(?:<F1>|<F2>|<F3>|a\s+little|at\s+all|of\s+course))+$
@@ -267,7 +271,9 @@ _FRAGMENTS = _fragments()
 _WHEN, _HARD_CUT, _SOFT_CUT, _FILLER, _HYPOTHETICAL, _QUESTION_START = (
     _rx(_FRAGMENTS[n]) for n in "WHEN HARD_CUT SOFT_CUT FILLER HYPO QUESTION".split()
 )
-_PREP_CUT = _rx(r"\s+(?:at|in|on|by|with|for|from|since|during|every)\s+")
+_PREP_CUT = _rx(
+    r"\s+(?:(?:up|down|over|out)\s+)?(?:at|in|on|by|with|for|from|since|during|every)\s+"
+)
 _OWN_CUT = _rx(_PREP_CUT.pattern + r"|\s+to\s+(?-i:[a-z])")  # "a necklace (to feel closer)"
 _LEADING = re.compile(_FRAGMENTS["LEADING"])  # case-sensitive: "The Beatles" keeps its article
 _LANG_LEADING = _rx(r"^(?:(?:a\s+little|little|a\s+bit\s+of|some|basic|fluent|good)\s+)+")
@@ -284,7 +290,9 @@ _TO_VERB = _rx(r"^to\s+(?:just\s+|really\s+|also\s+|simply\s+)?([a-z]+)\b")
 _DANGLING = _rx(
     r"(?:^|\s+)(?:to|a|an|the|it|of|for|with|and|or|my|our|your|at|in|on|from|that|called|named)$"
 )
-_ROLE_CUT = _rx(r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])|\s+(?-i:[a-z]+ing)\b")
+_ROLE_CUT = _rx(
+    r"\s+as\s+(?:an?\s+)?[a-z]|\s+(?:to|in)\s+(?-i:[a-z])|\s+(?-i:[a-z]+ing)\b|\s+on\s+(?-i:[A-Z])"
+)
 _EMPLOYER = _rx(r"^\s+(?:at|for|with)\s+")
 _ARTICLE = _rx(r"^(?:the|a|an)\s+")
 _JOB_FORCE = re.compile(r"^\s+(?:in|with)\s+the\s+(" + _CAP + r".*)$")
@@ -302,6 +310,11 @@ _CAP_RUN = re.compile(
     + r"(?:[.']\w*)*(?:\s+(?:(?:of|and|&|de|du|la|the|for|on)\s+)?(?:"
     + _CAPWORD
     + r"(?:[.']\w*)*|&|\d+))*\.?"
+)
+_CALLED_PLACE = _rx(
+    r"^(?:a|an|this)\s+(?:little\s+|small\s+|new\s+)?(?:place|company|firm|shop|restaurant|bar|cafe|café|pub"
+    r"|studio|startup|agency|store|clinic)\s+(?:called|named)\s+(?P<name>(?-i:[A-Z][\w'&.-]*"
+    r"(?:\s+[A-Z][\w'&.-]*)*))"
 )
 _ORG_PLACE = re.compile(
     r"^(?P<org>.+?)\s+(?:in|from)\s+(?P<place>" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")*)$"
@@ -539,7 +552,7 @@ def _fandom(rest: str) -> list[str]:
 _SINCE = _rx(
     r"\s+(?:about|around|for|since)\s+(?:\w+\s+)?(?:years?|months?|weeks?)\b|\s+\w+\s+ago\b"
 )
-_ACTIVITY_CUT = _rx(_PREP_CUT.pattern + "|" + _SINCE.pattern)
+_ACTIVITY_CUT = _rx(_PREP_CUT.pattern + "|" + _SINCE.pattern + r"|\s+(?:off|via|using|through)\s+")
 
 
 def _activities(rest: str) -> list[str]:
@@ -661,7 +674,8 @@ def _moved(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 def _workplaces(subject: str, text: str, conf: float, *, negated: bool = False) -> Facts:
     """Employers at the start of ``text``; "Acme in Leeds" also says where they live."""
     out: list[FactCandidate] = []
-    for org in _org(text):
+    called = _CALLED_PLACE.match(text.strip())
+    for org in [called.group("name")] if called else _org(text):
         branch = _BRANCH.match(org)
         org = branch.group("org") if branch else org
         place = None if negated else _ORG_PLACE.match(org)
@@ -693,11 +707,24 @@ _SAME_JOB = _rx(r"\bsame\s+(?:job|role|position|work|team)\b|\b(?:better|longer|
 _AS_JOB = _rx(r"\bas\s+(?:an?\s+)?(?P<job>[\w-]+(?:\s+[\w-]+){0,2})")
 
 
+_SCHOOLISH = re.compile(r"\b(?:University|College|School|Academy|Institute|Uni|Polytechnic)\b")
+_DOING = _rx(r"\b(?:doing|studying|to\s+study|reading|to\s+read|majoring\s+in)\s+")
+
+
 def _employer(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
-    """For "I work at Acme (in Leeds)", "been with Acme", "I quit Acme"; "... as a nurse"."""
+    """For "I work at Acme (in Leeds)", "been with Acme", "I quit Acme"; "... as a nurse".
+
+    Starting at a school ("started at Leeds Uni doing biochem") is studying there.
+    """
     subject = _subject(m, speaker)
     if not subject:
         return []
+    starting = re.search(r"\b(?:start|started|starting|began|beginning)\b", m.group(), re.I)
+    school = _org(_rest(m))
+    if starting and school and _SCHOOLISH.search(school[0]) and not neg:
+        doing = _DOING.search(_hard(_rest(m)))
+        fields = _restricted(_hard(_rest(m))[doing.end() :]) if doing else []
+        return [_fact(subject, "studies", o, confidence=conf) for o in [school[0], *fields]]
     out = _workplaces(subject, _rest(m), conf, negated=neg)
     role = None if neg else _AS_JOB.search(_hard(_rest(m)))
     job = _tidy(_soft(role.group("job")), max_words=3) if role else ""
@@ -757,7 +784,9 @@ def _quit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 
 def _retired(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
-    """For "I retired", "I lost my job": no job and no employer any more."""
+    """For "I retired" (now retired: that replaces the job), "I lost my job" (no job now)."""
+    if re.search(r"\bretired\b", m.group(), re.IGNORECASE):
+        return [_fact(speaker, "job", "retired", confidence=conf), *_closing(speaker, "works_at")]
     return _closing(speaker, "job", "works_at")
 
 
@@ -875,6 +904,26 @@ def _habit(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 def _no_diet(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I'm eating meat again": whatever diet they kept is over."""
     return _closing(speaker, "diet")
+
+
+_DOERS = {
+    "bartend": "bartender",
+    "waitress": "waitress",
+    "tutor": "tutor",
+    "babysit": "babysitter",
+    "nanny": "nanny",
+    "freelance": "freelancer",
+    "lifeguard": "lifeguard",
+    "teach": "teacher",
+    "coach": "coach",
+    "nurse": "nurse",
+}
+
+
+def _verb_job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I bartend at a place called The Copper Fox": the job its verb names, and where."""
+    job = _DOERS[_group(m, "verb").lower()]
+    return [_fact(speaker, "job", job, confidence=conf), *_workplaces(speaker, _rest(m), conf)]
 
 
 def _teach(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -1063,7 +1112,8 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 # -------- the rule table. A line: the handler (@special, or predicate:cleaner; "-" negated,
 # "~" confidence 0.6), then the pattern of the statement's lead-in (<NAME>: a fragment).
 _TABLE = r"""
-@name                 \bmy\s+name(?:\s+is|'s)\s+(?P<loose>)
+@name                 (?:\bmy\s+|\bthe\s+|^\W*)name(?:\s+is|'s)\s+(?P<loose>)
+@name                 ^\W*myself\s+(?=<CAP>)
 @name                 \b(?:call\s+me|(?:address|refer\s+to)\s+me\s+as|(?:people
                       |everyone)\s+calls?\s+me|I\s+go\s+by|I(?:'m
                       |\s+am)\s+going\s+by)\s+
@@ -1080,24 +1130,30 @@ _TABLE = r"""
 @age                  <IM>(?:an?\s+)?(?P<age>\d{1,3})[- ](?:years?|yrs?)[- ]old\b
 @age~                 \bmy\s+(?P<age>\d{1,3})(?:st|nd|rd|th)\s+(?:birthday|bday)\b(?=[^.;!?]*\b
                       (?:today|tomorrow|this\s+week|is))
-@birthday             \bmy\s+(?:birthday|birth\s+date|date\s+of\s+birth)\s+is\s+(?:on\s+)?
+@birthday             \bmy\s+(?:birthday|birth\s+date|date\s+of\s+birth)(?:\s+is|'s)\s+(?:on\s+)?
                       (?:the\s+)?
 @birthday             <I>was\s+born\s+on\s+(?:the\s+)?
 lives_in:place        <IC>(?:live|reside)\s+in\s+
 lives_in:place        <IC>(?:live|stay|am\s+staying|'m\s+staying)\s+(?:with\s+[^.;!?]*?\s+)?in\s+
                       (?=<CAP>)
+lives_in:place        \b(?:my|our)\s+(?:flat|house|place|apartment|home|condo|bungalow)\s+
+                      (?:here\s+)?in\s+(?=<CAP>)
 lives_in:place        <IC>moved\s+into\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,3}?in\s+(?=<CAP>)
 @moving_to            <IM>(?:moving|relocating)\s+(?:back\s+)?to\s+(?=<CAP>)
 lives_in:place        <IM>(?:living|residing|based)\s+in\s+
 lives_in:place        <IVE>(?:been\s+living|lived|been)\s+in\s+(?=<CAP>)
 lives_in:place        <IM>(?:(?:now|currently)\s+)?(?:based|settled)\s+(?:in|out\s+of)\s+
+lives_in:place~       <IM>(?:over\s+|here\s+)?visiting\s+(?:us\s+|me\s+)?from\s+(?=<CAP>)
 lives_in:place        <IM>(?:now\s+)?back\s+(?:home\s+)?(?:in|to)\s+(?=<CAP>)
 lives_in:place        <IM>in\s+(?=<CAP>[^.;!?]*\b(?:now|these\s+days|anymore)\b)
 lives_in:place        \bmy\s+home\s+is\s+(?:in\s+)?(?=<CAP>)
 @moved                <ICV><MOVED>
 lives_in:place-       (?:<NOMORE>live|<IM>(?:no\s+longer|not)\s+living)\s+in\s+
 from:place            (?:<IM>|<IC>(?:originally\s+)?come\s+)(?:originally\s+)?from\s+
+from:place            \bmy\s+native\s+(?:place\s+|town\s+|village\s+)?is\s+
 from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raised)\s+in\s+
+@employer             <IC>do\s+(?:nights|days|shifts|weekends|evenings|nightshifts|earlies
+                      |lates)\s+(?:at|for)\s+
 @employer             <IC>work\s+(?:in\s+[\w&-]+(?:\s+[\w&-]+)?\s+|(?:nights|days|weekends|evenings
                       |shifts
                       |part-time|full-time|remotely|from\s+home)\s+)?(?:at|for)\s+(?!myself\b)
@@ -1129,6 +1185,11 @@ from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raise
 @employer-            <NOMORE>work\s+(?:at|for)\s+
 @quit                 <I><QUIT>\s+(?:(?:my|the)\s+(?:old\s+)?(?:job|gig|position|role)\s+(?:at
                       |with)\s+|(?=<CAP>))
+@job                  <IM>(?:posted|employed|placed|appointed|hired|taken\s+on)\s+as\s+(?:a|an
+                      |the)?\s*<JOB_FREE>
+@verb_job             <IC>(?P<verb>bartend|waitress|tutor|babysit|nanny|freelance|lifeguard|teach
+                      |coach|nurse)
+                      \s+(?:at|for|in)\s+
 @job                  (?:<IC>work|<IM>working|<IM>employed|<IVE>been\s+(?:working
                       |employed))\s+as\s+(?:a|an)?\s*<JOB_FREE>
 @job                  \bI\s+<ADV>(?:work|am\s+working|'m\s+working)\b[^.;!?]*?\s+as\s+(?:a
@@ -1138,6 +1199,8 @@ from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raise
 @job                  \bI\s+(?P<neg>used\s+to\s+be|(?:quit|stopped)\s+being)\s+(?:a|an)\s+<JOB>
 @job~                 <IM>(?:a|an)\s+<JOB>
 @student              <IM>(?:a|an)\s+<STUDENT>
+studies:study         \bmy\s+(?:phd|masters?|master's|degree|doctorate|dissertation|thesis|ba|bsc
+                      |msc|mba)\s+in\s+
 studies:study         <IM>in\s+my\s+(?:first|second|third|fourth|final|last|\w+)\s+year\s+(?:of
                       |studying|at)\s+
 studies:org           <I>(?:go|went)\s+to\s+(?=<CAP>[\w\s.'&-]*?\b(?:University|College|School
@@ -1166,7 +1229,7 @@ allergic_to:allergens <I>(?:tested\s+positive\s+for|(?:was|got|been)\s+diagnosed
                       |school|college|uni|university)\b
 studies:study         <IC>(?:study|major\s+in)\s+
 studies:study         <IM>(?:studying|majoring\s+in|doing\s+(?:a|an|my)\s+<DEGREE>\s+in)\s+
-@relation             \bmy\s+<MOD><ROLE><LINK>\s+
+@relation             \b(?:my|our)\s+<MOD><ROLE><LINK>\s+
 @relation             \b(?P<name><CAPWORD>(?:\s+<CAPWORD>)?)\s+is\s+my\s+<MOD><ROLE>\b
 @relation             <HAVE><COUNT>\s+<MOD><ROLE>(?P<link>\s+(?:called|named)|\s*[,:])\s+
 @relation             <IM>(?P<role>married|engaged|hitched)\s+to\s+(?:(?:a|an)\s+
@@ -1274,8 +1337,11 @@ plays:activities      <I>(?:picked\s+up|took\s+up|started|began|am\s+taking|'m\s
                       |have)\s+(?:the\s+)?(?=(?:<=PLAYABLE>)\b(?:\s+(?:lessons|classes|again
                       |instead|now))?)
 plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
+plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)?to\s+play\s+)?
 @owns                 <IC>(?:bought|purchased|own)\s+<OWNED>
 @owns                 <IC>drive\s+(?=(?:a|an)\s)
+@owns                 <I>(?:picked\s+up|treated\s+myself\s+to|splashed\s+out\s+on)\s+(?=(?:a|an)\s+
+                      (?:[\w-]+\s+)?<CAP>)
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
@@ -1303,6 +1369,7 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       |training)\b
 @job                  <I>(?:do|make)\s+(?P<job>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b
 @teach                <IC>teach(?:es)?\b
+@retired              <IM>(?:now\s+)?(?:happily\s+)?retired\b
 @jobless              <IM>(?:now\s+)?(?:unemployed|jobless|out\s+of\s+work|between\s+jobs
                       |a\s+stay-at-home)\b
 @quit                 <I>(?:handed\s+in|put\s+in|gave)\s+(?:my\s+)?(?:notice|resignation
@@ -1335,7 +1402,7 @@ _HANDLERS = (
     *(_diet, _dislikes, _going, _owns, _quit, _retired, _left_for, _promoted, _parted, _wed),
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
     *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
-    *(_jobless, _moving_to, _native, _no_diet),
+    *(_jobless, _moving_to, _native, _no_diet, _verb_job),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 
@@ -1372,7 +1439,7 @@ _NOT_START = _rx(
     r"|shouldn't|haven't|hasn't)\s"
 )
 _STATEMENT_START = _rx(
-    r"^\W*(?:(?:so|turns\s+out|and|but|well|btw)\s+)*I(?:'m|'ve|\s+am|\s+have)\b"
+    r"^\W*(?:(?:so|turns\s+out|and|but|well|btw)\s+)*(?:I(?:'m|'ve|\s+am|\s+have)\b|my\s|our\s)"
 )
 
 

@@ -85,14 +85,14 @@ class FactCandidate:
 # Words that name a relation to a person; "word=canon" maps an alias, "_" is a space. The
 # rules read "my sister Ana" with them; graph expansion follows "my sister" to Ana.
 _RELATION_TEXT = {
-    "partner": """wife husband partner girlfriend boyfriend spouse fiance=fiancé fiancé
-        fiancee=fiancée fiancée married=spouse engaged=fiancé hitched=spouse""",
+    "partner": """wife husband partner girlfriend boyfriend spouse missus=wife fiance=fiancé
+        fiancé fiancee=fiancée fiancée married=spouse engaged=fiancé hitched=spouse""",
     "family": """mother mom=mother mum=mother father dad=father sister brother son daughter aunt
-        auntie=aunt uncle cousin grandmother grandma=grandmother granny=grandmother nana=grandmother
-        grandfather grandpa=grandfather granddaughter grandson grandchild
+        auntie=aunt aunty=aunt uncle cousin grandmother grandma=grandmother granny=grandmother
+        nana=grandmother grandfather grandpa=grandfather granddaughter grandson grandchild
         stepmother stepmom=stepmother stepfather stepdad=stepfather stepson stepdaughter niece
         nephew child kid=child children=child""",
-    "friend": "friend bestie=best_friend buddy=friend pal=friend",
+    "friend": "friend bestie=best_friend buddy=friend pal=friend mate=friend",
 }
 
 # predicate -> {word: canonical role}: "mum" -> "mother", "sister" -> "sister".
