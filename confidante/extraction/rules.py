@@ -106,7 +106,8 @@ SPECIES shepherd=dog german_shepherd=dog dog puppy=dog cat kitten=cat rabbit bun
   spaniel=dog dachshund=dog bulldog=dog pug=dog chihuahua=dog collie=dog greyhound=dog
   rottweiler=dog doberman=dog schnauzer=dog mutt=dog pup=dog doggo=dog tabby=cat moggy=cat
   siamese=cat kitty=cat goldfish=fish betta=fish cockatiel=bird canary=bird
-DIETS coeliac=gluten-free celiac=gluten-free vegetarian vegan pescatarian pescetarian=pescatarian
+DIETS coeliac=gluten-free celiac=gluten-free pure_veg=vegetarian eggetarian vegetarian vegan
+  pescatarian pescetarian=pescatarian
   keto gluten-free gluten_free=gluten-free
   plant-based dairy-free dairy_free=dairy-free lactose-free halal kosher paleo low-carb low-sodium
   low-fat sugar-free
@@ -163,7 +164,8 @@ IM       \bI(?:'m|\s+am)\s+<ADV>
 IVE      \bI(?:'ve|\s+have)\s+<ADV>
 DONT     \bI\s+(?:don't|dont|do\s+not)\s+<ADV>
 NOMORE   \bI\s+<ADV>(?:no\s+longer|don't|dont|do\s+not|used\s+to)\s+<ADV>
-HAVE     \bI(?:\s+have|'ve\s+got|\s+have\s+got|\s+(?:just\s+)?(?:got|adopted|bought)|\s+own)\s+
+HAVE     \bI(?:\s+have|'ve\s+got|\s+have\s+got|\s+(?:just\s+)?(?:got|adopted|bought|rescued
+         |brought\s+home)|\s+own)\s+
 COUNT    (?P<count>a|an|one|two|three|four|five|\d+)
 MOD      (?:(?P<mod>best|closest|oldest|old|good|dear|little|big|older|younger|baby|twin|new|eldest
          |youngest)\s+)?
@@ -179,7 +181,7 @@ STOPPED  (?:stopped|quit|gave\s+up)
 WORDS2   [\w-]+(?:\s+[\w-]+)?
 DEGREE   (?:degree|masters?|master's|phd|bachelor's|bachelors)
 FAN      (?:a\s+)?(?:big\s+|huge\s+|great\s+)?fan\s+of
-MOVED    (?:moved|relocated|transferred)(?:\s+(?:back|over|away|out|here|down|up|across|home
+MOVED    (?:moved|relocated|transferred|shifted)(?:\s+(?:back|over|away|out|here|down|up|across|home
          |house))*\s+(?=to\b
          |from\b|out\s+of\b)
 ALLERGIC (?:(?:very|severely|mildly|highly|extremely)\s+)?allergic\s+to\s+
@@ -227,7 +229,7 @@ F2       these\s+days|right\s+now|at\s+the\s+moment|honestly|actually|really|flu
 F3       instead|btw|either|already|today|again|here|there|sometimes|every\s+day|everyday|daily
          |a\s+bit
 PARTING  broke\s+up|split\s+up|split|separated|divorced|got\s+divorced|are\s+done|are\s+over
-         |am\s+done|called\s+it\s+quits|ended\s+(?:it|things)|parted\s+ways
+         |am\s+done|called\s+it\s+quits|called\s+it\s+a\s+day|ended\s+(?:it|things)|parted\s+ways
 SOMEONE  (?:someone|somebody|a\s+(?:guy|girl|man|woman|lady|boy)|someone\s+new)
 TITLEROLE (?-i:Grandpa|Grandma|Granny|Nana|Uncle|Aunt|Auntie|Aunty|Cousin|Baby)
 FANADJ   (?:big|huge|massive|great|die-hard|diehard|total|lifelong|devoted)
@@ -948,6 +950,11 @@ def _native(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     return [_fact(speaker, "speaks", (_group(m, "x") or _group(m, "y")).capitalize())]
 
 
+def _taste_is_not(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "olives are disgusting"."""
+    return [replace(f, predicate="dislikes") for f in _taste_is(m, speaker, conf, neg)]
+
+
 def _titled(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "Grandpa Hiro", "Auntie Grace", "Baby Noah": a relative named by role."""
     person = _person(_group(m, "x"))
@@ -1114,6 +1121,12 @@ def _owns(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 _TABLE = r"""
 @name                 (?:\bmy\s+|\bthe\s+|^\W*)name(?:\s+is|'s)\s+(?P<loose>)
 @name                 ^\W*myself\s+(?=<CAP>)
+@name                 \b(?:reverted|gone\s+back|went\s+back|changed\s+(?:it\s+)?back)\s+to\s+my\s+
+                      (?:maiden|old)\s+name
+                      \s*[,:-]?\s+
+@name                 \busing\s+my\s+(?:full|real|legal|new|maiden|proper)\s+name\s*
+                      (?:now\s*)?[-\u2013\u2014:,]*\s*
+@name                 \b(?:sur)?name\b[^.;!?]*?\b(?:now\s+it\s+is|it's\s+now|is\s+now)\s+(?=<CAP>)
 @name                 \b(?:call\s+me|(?:address|refer\s+to)\s+me\s+as|(?:people
                       |everyone)\s+calls?\s+me|I\s+go\s+by|I(?:'m
                       |\s+am)\s+going\s+by)\s+
@@ -1128,6 +1141,7 @@ _TABLE = r"""
 @age~                 <IM>(?P<age>\d{1,2})(?=\s*(?:$|[,.!;]|and\b|but\b|btw\b|now\b|this\s+year\b
                       |today\b|as\s+of\b|years?\b|lol\b|don't\b|but\b|so\b|haha\b))
 @age                  <IM>(?:an?\s+)?(?P<age>\d{1,3})[- ](?:years?|yrs?)[- ]old\b
+@age~                 ^\W*(?P<age>\d{1,2})\s+today\b
 @age~                 \bmy\s+(?P<age>\d{1,3})(?:st|nd|rd|th)\s+(?:birthday|bday)\b(?=[^.;!?]*\b
                       (?:today|tomorrow|this\s+week|is))
 @birthday             \bmy\s+(?:birthday|birth\s+date|date\s+of\s+birth)(?:\s+is|'s)\s+(?:on\s+)?
@@ -1138,6 +1152,12 @@ lives_in:place        <IC>(?:live|stay|am\s+staying|'m\s+staying)\s+(?:with\s+[^
                       (?=<CAP>)
 lives_in:place        \b(?:my|our)\s+(?:flat|house|place|apartment|home|condo|bungalow)\s+
                       (?:here\s+)?in\s+(?=<CAP>)
+lives_in:place~       \bhere\s+in\s+(?=<CAP>)
+lives_in:place        <ICV>moved\s+in\s+with\s+[^.;!?]*?\s+in\s+(?=<CAP>)
+lives_in:place~       <ICV>(?:bought|closed\s+on|completed\s+on|got\s+the\s+keys\s+to)\s+(?:a|an
+                      |our|my|the)\s+(?:[\w-]+\s+)?
+                      (?:place|house|home|flat|condo|apartment|bungalow|cottage|townhouse)\s+in\s+
+                      (?=<CAP>)
 lives_in:place        <IC>moved\s+into\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,3}?in\s+(?=<CAP>)
 @moving_to            <IM>(?:moving|relocating)\s+(?:back\s+)?to\s+(?=<CAP>)
 lives_in:place        <IM>(?:living|residing|based)\s+in\s+
@@ -1168,13 +1188,17 @@ from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raise
                       |from\s+home)\s+)?(?:at|for)\s+
 @employer             <I>(?:<GOT>\s+(?:a\s+)?(?:new\s+)?job|started(?:\s+working)?)\s+at\s+
 @employer~            (?:<I>|<IVE>)joined\s+(?=<CAP>)
+@employer             <ICV>signed\s+(?:on\s+)?(?:with|for)\s+(?=<CAP>)
 @employer             \bmy\s+new\s+(?:job|position|role|gig)\s+(?:at|with)\s+
 @employer~            <I>switched\s+(?:jobs\s+|companies\s+|employers\s+)?to\s+(?=<CAP>)
 @employer             <IM>(?:now\s+)?at\s+(?=<CAP>[^.;!?]*\b(?:now|these\s+days)\b)
 @left_for             <I>left\s+(?=<CAP>[^.;!?]*?\s+for\s+<CAP>)
-@promoted             (?:\b(?:got\s+|was\s+|been\s+|just\s+got\s+)promoted\s+to|\bmade\s+me)\s+
+@promoted             (?:(?:\b(?:got\s+|was\s+|been\s+|just\s+got\s+)|^\W*(?:I\s+)?)promoted\s+to
+                      |\bmade\s+me
+                      |\b(?:been|was|got)\s+made)\s+
                       (?:the\s+)?(?:new\s+)?(?:a\s+|an\s+)?<JOB_FREE>
-@job                  <I>(?:<GOT>|got\s+a\s+job|was\s+hired|got\s+hired|became|am\s+starting
+@job                  \bas\s+(?:a|an)\s+<JOB>(?=\s+(?:at|for|with)\s+<CAP>)
+@job                  <ICV>(?:<GOT>|got\s+a\s+job|was\s+hired|got\s+hired|became|am\s+starting
                       |'m\s+starting|will\s+start)\s+(?:work(?:ing)?\s+)?as\s+(?:a|an)?\s*<JOB_FREE>
 @job                  <I>became\s+(?:a|an)\s+<JOB>
 @retired              <I>(?:retired|quit\s+my\s+job(?!\s+(?:at|with)\b)|quit\s+working
@@ -1207,7 +1231,7 @@ studies:org           <I>(?:go|went)\s+to\s+(?=<CAP>[\w\s.'&-]*?\b(?:University|
                       |Academy|Institute|Uni|Polytechnic)\b)
 studies:study         \b(?:finish|finishing|doing|pursuing|completing|working\s+on|started
                       |starting)\s+
-                      (?:my|a|an)\s+(?:[\w-]+\s+)?(?:degree|masters?|master's|phd|diploma
+                      (?:(?:my|a|an)\s+)?(?:[\w-]+\s+)?(?:degree|masters?|master's|phd|diploma
                       |bachelor'?s?|ba|bs
                       |bsc|ma|msc|mba)\s+in\s+
 studies:org           <I>(?:started|starting|start|began|go\s+to|attend|am\s+at|'m\s+at
@@ -1230,7 +1254,8 @@ allergic_to:allergens <I>(?:tested\s+positive\s+for|(?:was|got|been)\s+diagnosed
 studies:study         <IC>(?:study|major\s+in)\s+
 studies:study         <IM>(?:studying|majoring\s+in|doing\s+(?:a|an|my)\s+<DEGREE>\s+in)\s+
 @relation             \b(?:my|our)\s+<MOD><ROLE><LINK>\s+
-@relation             \b(?P<name><CAPWORD>(?:\s+<CAPWORD>)?)\s+is\s+my\s+<MOD><ROLE>\b
+@relation             \b(?P<name><CAPWORD>(?:\s+<CAPWORD>)?)\s+is\s+(?:now\s+
+                      |officially\s+)?my\s+<MOD><ROLE>\b
 @relation             <HAVE><COUNT>\s+<MOD><ROLE>(?P<link>\s+(?:called|named)|\s*[,:])\s+
 @relation             <IM>(?P<role>married|engaged|hitched)\s+to\s+(?:(?:a|an)\s+
                       (?:[\w-]+\s+){0,3}?(?:named|called)\s+)?
@@ -1245,6 +1270,9 @@ partner:names-        <I>(?:(?:broke|split)\s+up\s+with|separated\s+from|divorce
 @parted               <IM>(?:no\s+longer|not)\s+(?:with|together\s+with|seeing
                       |dating)\s+(?P<x><CAPWORD>)
 @parted               \b(?P<x><CAPWORD>)\s+(?:dumped|left|ghosted)\s+me\b
+                      |\b(?P<y><CAPWORD>)\s+filed\s+for\s+divorce\b
+@parted               \b(?:the\s+|my\s+)?divorce\s+(?:is|was|came\s+through
+                      |has\s+come\s+through)\s*(?:final|finali[sz]ed|through)?\b
 @parted               (?:<IM>(?:single|divorced|separated)(?:\s+again|\s+now)?\b|<I>
                       (?:got\s+divorced|(?:broke|split)\s+up(?!\s+with)|ended\s+things)\b)
 partner:names         (?:<IM>|<IVE>been\s+)(?:now\s+)?(?:seeing|dating|going\s+out\s+with)\s+
@@ -1279,7 +1307,10 @@ lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.
                       (?:first|native|mother)\s+(?:language|tongue)\b
 @titled               \b(?P<role><TITLEROLE>)
                       \s+(?P<x><CAPWORD>)
-@friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:are|r)(?:n't|\s+not
+@friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:had\s+a\s+(?:big\s+|huge\s+
+                      |massive\s+)?falling[\s-]out
+                      |fell\s+out|(?:are|am)\s+not\s+speaking|don't\s+speak)\b
+@friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:are|am|r)(?:n't|\s+not
                       |\s+no\s+longer)\s+friends\b
 @gone                 \b(?:RIP|R\.I\.P\.?)\s+(?P<x><CAPWORD>)|\b(?P<y><CAPWORD>)\s+(?:passed
                       (?:\s+away|\s+on)?|died|crossed\s+the\s+rainbow\s+bridge
@@ -1307,6 +1338,11 @@ allergic_to:allergens (?:<IM><ALLERGIC>|<HAVE>(?:an?\s+)?(?:(?:severe|mild|bad|s
 allergic_to:allergens- <IVE>(?:outgrown|grown\s+out\s+of)\s+(?:my\s+|the\s+|an?\s+)?
                       (?=[\w-]+\s+allerg)
 allergic_to:allergens <IM><ALLERGIC>
+allergic_to:allergens <ICV>(?:developed|got)\s+(?:an?\s+)?(?:(?:severe|mild|bad)\s+)?
+                      (?=[\w-]+\s+allerg)
+allergic_to:allergens (?:<I>react|<I>broke\s+out\s+in\s+(?:hives|a\s+rash)|\bbroke\s+out\s+in\s+
+                      (?:hives|a\s+rash))\s+
+                      (?:badly\s+)?(?:to|after|from)\s+(?:eating\s+)?
 @reaction             \b(?P<x>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:make|makes|made|give|gives|gave)\s+
                       (?:me|my\s+(?:throat|face|lips|tongue|skin|eyes))\s+(?:break\s+out|swell|itch
                       |itchy|hives|a\s+rash|puffy|close\s+up|sneeze|wheezy|anaphylactic)
@@ -1320,7 +1356,7 @@ allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
 @no_diet              \b(?:eating|eat|eats)\s+meat\s+again\b|\bback\s+to\s+eating\s+meat\b
 @diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b(?!\s+(?:or
                       |and)\s+dairy)
-@diet                 (?:^|\bso\s+)(?:a\s+)?<DIET>\s+(?:forever|from\s+now\s+on|for\s+life|now)\b
+@diet                 (?:^\W*|\bso\s+)(?:a\s+)?<DIET>\s+(?:forever|from\s+now\s+on|for\s+life|now)\b
 @vegan                (?:<DONT>eat\s+(?:any\s+)?|<I>(?:<STOPPED>|cut\s+out)\s+(?:eating\s+)?
                       (?:all\s+)?)(?:animal\s+products|meat\s+(?:or|and)\s+dairy|dairy\s+(?:or
                       |and)\s+meat)\b
@@ -1337,6 +1373,9 @@ plays:activities      <I>(?:picked\s+up|took\s+up|started|began|am\s+taking|'m\s
                       |have)\s+(?:the\s+)?(?=(?:<=PLAYABLE>)\b(?:\s+(?:lessons|classes|again
                       |instead|now))?)
 plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
+plays:activities-     <I>(?:quit|gave\s+up|stopped)\s+(?:playing\s+)?(?:the\s+)?(?=
+                      (?:<=PLAYABLE>)\b)
+plays:activities      <IM>(?:doing|into)\s+(?:the\s+)?(?=(?:<=PLAYABLE>)\b)
 plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)?to\s+play\s+)?
 @owns                 <IC>(?:bought|purchased|own)\s+<OWNED>
 @owns                 <IC>drive\s+(?=(?:a|an)\s)
@@ -1345,6 +1384,10 @@ plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
+@taste_is_not         (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}))\s+(?:is
+                      |are)\s+(?:so\s+|just\s+|absolutely\s+)?
+                      (?:disgusting|gross|revolting|awful|horrible|overrated|the\s+worst|vile
+                      |nasty)\b
 @taste_is             (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,5}|
                       (?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*))
                       \s+(?:is|are)\s+(?:so\s+|really\s+|absolutely\s+|just\s+)?(?:amazing|awesome
@@ -1369,7 +1412,11 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       |training)\b
 @job                  <I>(?:do|make)\s+(?P<job>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b
 @teach                <IC>teach(?:es)?\b
-@retired              <IM>(?:now\s+)?(?:happily\s+)?retired\b
+@retired              <IM>(?:now\s+)?(?:happily\s+)?retired\b|<IM>(?:officially\s+)?(?:a\s+)?
+                      (?:retiree|pensioner)\b
+                      |^\W*(?:I\s+was\s+)?made\s+redundant\b
+@jobless              <IM>(?:now\s+)?(?:looking|hunting|searching)\s+for\s+(?:a\s+)?(?:new\s+)?
+                      (?:job|work)\b
 @jobless              <IM>(?:now\s+)?(?:unemployed|jobless|out\s+of\s+work|between\s+jobs
                       |a\s+stay-at-home)\b
 @quit                 <I>(?:handed\s+in|put\s+in|gave)\s+(?:my\s+)?(?:notice|resignation
@@ -1390,6 +1437,9 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
 @owns                 <I>(?:closed\s+on|got\s+the\s+keys\s+to)\s+(?=(?:a|an|the|my|our)\b)
 plans:plan            (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
 @going                <IM>(?:going\s+to|gonna)\s+
+plans:plan            <IM>(?:going\s+to|gonna)\s+(?=(?:open|start|launch|buy|build|study|learn
+                      |become|get\s+married
+                      |adopt|retire|travel|move|walk|run|train|write|apply)\b)
 """
 
 
@@ -1402,7 +1452,7 @@ _HANDLERS = (
     *(_diet, _dislikes, _going, _owns, _quit, _retired, _left_for, _promoted, _parted, _wed),
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
     *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
-    *(_jobless, _moving_to, _native, _no_diet, _verb_job),
+    *(_jobless, _moving_to, _native, _no_diet, _verb_job, _taste_is_not),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 
