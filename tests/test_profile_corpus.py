@@ -40,3 +40,19 @@ def test_each_half_is_well_formed_and_large_enough(name: str):
 def test_the_halves_share_no_sentence():
     said = [{m["text"].casefold().strip() for c in cases(n) for m in c["messages"]} for n in HALVES]
     assert said[0].isdisjoint(said[1])
+
+
+def test_the_extra_tuning_set_shares_nothing_with_the_held_out_half():
+    extra = cases("tuning_extra.jsonl")
+    assert len({c["id"] for c in extra}) == len(extra) >= 150
+    held = {m["text"].casefold().strip() for c in cases("held_out.jsonl") for m in c["messages"]}
+    assert held.isdisjoint(m["text"].casefold().strip() for c in extra for m in c["messages"])
+
+
+def test_locomo_labels_are_well_formed():
+    turns = cases("locomo_labels.jsonl")
+    assert len(turns) >= 300 and sum(len(t["facts"]) for t in turns) >= 100
+    facts = cases("locomo_fact_labels.jsonl")
+    assert len({f["key"] for f in facts}) == len(facts) >= 100
+    for fact in facts:
+        assert isinstance(fact["correct"], bool) and fact["key"].count("|") == 5, fact

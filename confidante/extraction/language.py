@@ -211,7 +211,8 @@ _DROPPED_I = re.compile(
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
     r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge"
-    r"|posted|employed|stationed|located|settled|hired)\b",
+    r"|posted|employed|stationed|located|settled|hired)\b"
+    r"(?!\s+(?:is|are|was|were)\b)",  # "Love is magical" is about love, not by the speaker
     re.IGNORECASE,
 )
 _STATE_WORDS = frozenset(

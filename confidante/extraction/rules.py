@@ -546,9 +546,21 @@ _JOB_HEAD = _rx(r"\b(?:" + _FRAGMENTS["JOB_MAKE"] + "|" + _alt(_LISTS["JOBS"]) +
 _FAN_CUT = _rx(r"\s+" + _FRAGMENTS["FANNOUN"])
 
 
+# Things one is a fan of as a whole, not one at a time ("a jazz fan" likes jazz).
+_MASS = frozenset(
+    "music jazz rock pop rap hip-hop metal folk classical coffee tea wine beer food art "
+    "football soccer baseball basketball hockey rugby cricket golf tennis anime theatre theater "
+    "opera ballet poetry fashion nature science history sport sports chocolate sushi pizza".split()
+)
+
+
 def _fandom(rest: str) -> list[str]:
-    """What someone is a fan of: "Mariners" (fan), "coffee" (person)."""
-    return _items(rest, extra=_FAN_CUT)[:1]
+    """What someone is a fan of: "Mariners" (fan), "coffee" (person), movies ("a movie fan")."""
+    found = _items(rest, extra=_FAN_CUT)[:1]
+    return [
+        f"{o}s" if o.islower() and " " not in o and o[-1] != "s" and o not in _MASS else o
+        for o in found
+    ]
 
 
 _SINCE = _rx(
@@ -930,8 +942,7 @@ def _verb_job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 def _teach(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I teach maths at Hollins High": a teacher, and the school they teach at."""
-    school = re.match(r"^[^.;!?]*?\s+(?:at|in)\s+(?=" + _CAP + ")", _rest(m))
-    orgs = _workplaces(speaker, _rest(m)[school.end() :], conf) if school else []
+    orgs = _workplaces(speaker, _rest(m), conf)
     return [_fact(speaker, "job", "teacher", confidence=0.6), *orgs]
 
 
@@ -1386,7 +1397,7 @@ plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
 @taste_is_not         (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}))\s+(?:is
                       |are)\s+(?:so\s+|just\s+|absolutely\s+)?
-                      (?:disgusting|gross|revolting|awful|horrible|overrated|the\s+worst|vile
+                      (?:disgusting|gross|revolting|overrated|the\s+worst|vile
                       |nasty)\b
 @taste_is             (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,5}|
                       (?:[A-Z][\w-]*\s+){0,2}[A-Z][\w-]*))
@@ -1411,7 +1422,9 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
 @job                  <IM>(?:a|an)\s+(?P<job>[\w-]+(?:\s+[\w-]+)?)\s+by\s+(?:trade|profession
                       |training)\b
 @job                  <I>(?:do|make)\s+(?P<job>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b
-@teach                <IC>teach(?:es)?\b
+@teach                <IC>teach(?:es)?\s+(?!(?:others|people|myself|yourself|him|her|them|us|me
+                      |kids\s+to)\b)
+                      (?:[\w-]+\s+){0,3}?(?:at|in)\s+(?=<CAP>)
 @retired              <IM>(?:now\s+)?(?:happily\s+)?retired\b|<IM>(?:officially\s+)?(?:a\s+)?
                       (?:retiree|pensioner)\b
                       |^\W*(?:I\s+was\s+)?made\s+redundant\b
