@@ -207,7 +207,7 @@ _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
 _DROPPED_I = re.compile(
     r"^\W*(?:(?:just|finally|officially|recently|also|now|still|totally|basically|honestly|really"
     r"|actually|so|omg|wow|yay|woo|woohoo|haha|lol|ugh|ok|okay|well|welp|presently)\s+)*"
-    r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|made|took|met|became|began|"
+    r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|grew|made|took|met|became|began|"
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
     r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge"
@@ -301,7 +301,8 @@ def clauses(sentence: str, is_name: Callable[[str], bool], people: list[str]) ->
             text = f"{carried} and {text}"
             carried = ""
         alone = _MENTION_ALONE.match(text)
-        if alone and end < len(sentence):
+        joined = re.search(r"(?:\band|&)\s*$", sentence[start:end])  # "Tom and | my sister..."
+        if alone and joined and end < len(sentence):
             carried = alone.group("mention")  # its verb comes later
             continue
         if text:

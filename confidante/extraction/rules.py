@@ -775,7 +775,8 @@ def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
         role = "best friend"
     link = _group(m, "link").lower()
     if _group(m, "name"):
-        names = [n for n in [_person(_group(m, "name"))] if n]
+        said = _NAME_SEP.split(_group(m, "name"))  # "Tomás and Beatriz, my oldest friends"
+        names = [n for n in (_person(p) for p in said) if n]
     else:
         names = _names(_rest(m), loose=any(w in link for w in ("call", "name")))
     conf = 0.6 if link in ("is", "was") else conf
@@ -964,6 +965,21 @@ def _native(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 def _taste_is_not(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "olives are disgusting"."""
     return [replace(f, predicate="dislikes") for f in _taste_is(m, speaker, conf, neg)]
+
+
+def _apprentice(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "year 2 of my electrician apprenticeship"."""
+    return [_fact(speaker, "job", f"apprentice {_group(m, 'x').lower()}", confidence=conf)]
+
+
+def _allergy_named(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "because of my nut allergy", "a bee sting allergy"."""
+    thing = _tidy(_group(m, "x"), max_words=3)
+    if thing.lower() in ("no", "any", "an", "the", "food", "severe", "mild") or not _is_taste(
+        thing
+    ):
+        return []
+    return [_fact(speaker, "allergic_to", thing, confidence=0.6)]
 
 
 def _titled(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -1159,7 +1175,7 @@ _TABLE = r"""
                       (?:the\s+)?
 @birthday             <I>was\s+born\s+on\s+(?:the\s+)?
 lives_in:place        <IC>(?:live|reside)\s+in\s+
-lives_in:place        <IC>(?:live|stay|am\s+staying|'m\s+staying)\s+(?:with\s+[^.;!?]*?\s+)?in\s+
+lives_in:place        (?:<IC>(?:live|stay|am\s+staying)|<IM>staying)\s+(?:with\s+[^.;!?]*?\s+)?in\s+
                       (?=<CAP>)
 lives_in:place        \b(?:my|our)\s+(?:flat|house|place|apartment|home|condo|bungalow)\s+
                       (?:here\s+)?in\s+(?=<CAP>)
@@ -1182,6 +1198,9 @@ lives_in:place        \bmy\s+home\s+is\s+(?:in\s+)?(?=<CAP>)
 lives_in:place-       (?:<NOMORE>live|<IM>(?:no\s+longer|not)\s+living)\s+in\s+
 from:place            (?:<IM>|<IC>(?:originally\s+)?come\s+)(?:originally\s+)?from\s+
 from:place            \bmy\s+native\s+(?:place\s+|town\s+|village\s+)?is\s+
+from:place            <I>grew\s+up\s+(?:on|near|outside|just\s+outside|in)\s+(?:(?:a|an|the)\s+
+                      (?:[\w-]+\s+){1,3}?
+                      (?:in|near|outside|of)\s+)?(?=<CAP>)
 from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raised)\s+in\s+
 @employer             <IC>do\s+(?:nights|days|shifts|weekends|evenings|nightshifts|earlies
                       |lates)\s+(?:at|for)\s+
@@ -1199,6 +1218,7 @@ from:place            <I>(?:grew\s+up|was\s+born(?:\s+and\s+raised)?|was\s+raise
                       |from\s+home)\s+)?(?:at|for)\s+
 @employer             <I>(?:<GOT>\s+(?:a\s+)?(?:new\s+)?job|started(?:\s+working)?)\s+at\s+
 @employer~            (?:<I>|<IVE>)joined\s+(?=<CAP>)
+@employer~            \b(?:\w+\s+)?(?:years?|decades?)\s+with\s+(?=<CAP>)
 @employer             <ICV>signed\s+(?:on\s+)?(?:with|for)\s+(?=<CAP>)
 @employer             \bmy\s+new\s+(?:job|position|role|gig)\s+(?:at|with)\s+
 @employer~            <I>switched\s+(?:jobs\s+|companies\s+|employers\s+)?to\s+(?=<CAP>)
@@ -1316,6 +1336,8 @@ lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.
                       (?:move\s+)?(?:in)?to\s+(?=<CAP>)
 @native               \bnative\s+(?P<x><=LANGUAGES>)\s+speaker\b|\b(?P<y><=LANGUAGES>)\s+is\s+my\s+
                       (?:first|native|mother)\s+(?:language|tongue)\b
+@relation             \b(?P<name><CAPWORD>(?:\s+(?:and|&)\s+<CAPWORD>)?)\s*,\s+my\s+<MOD>
+                      (?:oldest\s+|closest\s+)?<ROLE>\b(?!')
 @titled               \b(?P<role><TITLEROLE>)
                       \s+(?P<x><CAPWORD>)
 @friends_no_more      \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:had\s+a\s+(?:big\s+|huge\s+
@@ -1349,6 +1371,9 @@ allergic_to:allergens (?:<IM><ALLERGIC>|<HAVE>(?:an?\s+)?(?:(?:severe|mild|bad|s
 allergic_to:allergens- <IVE>(?:outgrown|grown\s+out\s+of)\s+(?:my\s+|the\s+|an?\s+)?
                       (?=[\w-]+\s+allerg)
 allergic_to:allergens <IM><ALLERGIC>
+@allergy_named        \b(?:a|an|my)\s+(?:(?:severe|mild|bad|serious|slight)\s+)?(?P<x>
+                      (?:[\w-]+\s+){0,2}?[\w-]+)
+                      \s+allerg(?:y|ies)\b
 allergic_to:allergens <ICV>(?:developed|got)\s+(?:an?\s+)?(?:(?:severe|mild|bad)\s+)?
                       (?=[\w-]+\s+allerg)
 allergic_to:allergens (?:<I>react|<I>broke\s+out\s+in\s+(?:hives|a\s+rash)|\bbroke\s+out\s+in\s+
@@ -1394,6 +1419,8 @@ plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)
                       (?:[\w-]+\s+)?<CAP>)
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
+likes:tastes          <IVE>(?:followed|supported|loved|been\s+into|been\s+a\s+fan\s+of)\s+
+                      (?=[^.;!?]*\b(?:since|for)\b)
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
 @taste_is_not         (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}))\s+(?:is
                       |are)\s+(?:so\s+|just\s+|absolutely\s+)?
@@ -1415,6 +1442,8 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       |delicious|my\s+(?:thing|jam|jam|favou?rite\s+thing|happy\s+place
                       |obsession))\b
 @job~                 <IM>(?:the|our|my|your)\s+new\s+<JOB>
+@job~                 ^\W*(?:an?\s+)?<JOB>\W*$
+@apprentice           \bmy\s+(?P<x>[\w-]+)\s+apprenticeship\b
 @job                  <IVE>been\s+(?:a|an)\s+<JOB>(?=\s+(?:for|since)\b)
 @job                  <IM>(?:the\s+)?(?:new\s+)?(?P<job>(?:head|chief|director
                       |manager)\s+of\s+[\w-]+(?:\s+[\w-]+)?)
@@ -1465,7 +1494,8 @@ _HANDLERS = (
     *(_diet, _dislikes, _going, _owns, _quit, _retired, _left_for, _promoted, _parted, _wed),
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
     *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
-    *(_jobless, _moving_to, _native, _no_diet, _verb_job, _taste_is_not),
+    *(_jobless, _moving_to, _native, _no_diet, _verb_job, _taste_is_not, _apprentice),
+    *(_allergy_named,),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 

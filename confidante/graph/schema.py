@@ -91,7 +91,7 @@ _RELATION_TEXT = {
         auntie=aunt aunty=aunt uncle cousin grandmother grandma=grandmother granny=grandmother
         nana=grandmother grandfather grandpa=grandfather granddaughter grandson grandchild
         stepmother stepmom=stepmother stepfather stepdad=stepfather stepson stepdaughter niece
-        nephew child kid=child children=child""",
+        nephew child kid=child children=child twins=child""",
     "friend": "friend bestie=best_friend buddy=friend pal=friend mate=friend",
 }
 
