@@ -866,7 +866,11 @@ def _taste_is(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     "Cooking and baking are my creative outlets" is two tastes.
     """
     thing = _group(m, "x")
-    if re.match(r"the\s+(?-i:[a-z])|(?:this|that|it|everything)\b", thing, re.IGNORECASE):
+    if re.match(
+        r"the\s+(?-i:[a-z])|(?:this|that|it|everything|must|might|could|would|should|may|will|can)\b",
+        thing,
+        re.IGNORECASE,
+    ):
         return []  # "the food was amazing": one thing in view ("The Hobbit" is a title)
     if _PRONOUN_WORDS.intersection(thing.lower().split()):
         return []  # "your passion and commitment are awesome": praise, not a taste
