@@ -42,11 +42,19 @@ def test_the_halves_share_no_sentence():
     assert said[0].isdisjoint(said[1])
 
 
-def test_the_extra_tuning_set_shares_nothing_with_the_held_out_half():
-    extra = cases("tuning_extra.jsonl")
-    assert len({c["id"] for c in extra}) == len(extra) >= 150
+@pytest.mark.parametrize("name", ["tuning_extra.jsonl", "tuning_changes.jsonl"])
+def test_the_extra_tuning_sets_share_nothing_with_the_held_out_half(name: str):
+    extra = cases(name)
+    assert len({c["id"] for c in extra}) == len(extra) >= 100
     held = {m["text"].casefold().strip() for c in cases("held_out.jsonl") for m in c["messages"]}
     assert held.isdisjoint(m["text"].casefold().strip() for c in extra for m in c["messages"])
+    for case in extra:
+        if case["kind"] == "change":
+            first = case["facts"][0]
+            assert first["current"], case["id"]
+            assert any(
+                not f["current"] and f["predicate"] == first["predicate"] for f in case["facts"]
+            ), case["id"]
 
 
 def test_locomo_labels_are_well_formed():

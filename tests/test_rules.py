@@ -252,6 +252,11 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
         },
     ),
     ("Dance is my passion", {(U, "likes", "Dance", None)}),
+    # a clause ends before the "and" that starts the next one
+    (
+        "I love jazz and I play the piano.",
+        {(U, "likes", "jazz", None), (U, "plays", "piano", None)},
+    ),
     # "the team" names no employer
     ("I'm a shooting guard for the team", {(U, "job", "shooting guard", None)}),
     (

@@ -176,6 +176,9 @@ _PERSON_VERB = re.compile(
 )
 # What may stand between a person and their verb: "Hiroshi (from uni) runs a stall".
 _MODIFIER = re.compile(rf"^\s*(?:from|at|in|of)\s+(?:[\w'-]+\s+){{1,2}}?(?=(?:{_VERBISH}))")
+_TRAILING_JOIN = re.compile(
+    r"[\s,;]+(?:and|but|so|because|though|although|while|whereas|or)$", re.IGNORECASE
+)
 # A subject alone, cut off from its verb by a conjunction: "My brother Tom | and my sister...".
 _MENTION_ALONE = re.compile(rf"^\W*(?P<mention>(?:{_MY_ROLE})?{_NAME})\W*(?:and)?$", re.IGNORECASE)
 # "my brother Tom and my sister Ana live...": the others who share a subject's verb.
@@ -207,7 +210,8 @@ _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
 _DROPPED_I = re.compile(
     r"^\W*(?:(?:just|finally|officially|recently|also|now|still|totally|basically|honestly|really"
     r"|actually|so|omg|wow|yay|woo|woohoo|haha|lol|ugh|ok|okay|well|welp|presently)\s+)*"
-    r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|grew|made|took|met|became|began|"
+    r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|grew|"
+    r"brought|taken|took|gave|kept|spent|wrote|drove|flew|paid|made|took|met|became|began|"
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
     r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge"
@@ -297,6 +301,7 @@ def clauses(sentence: str, is_name: Callable[[str], bool], people: list[str]) ->
     carried = ""
     for start, end in zip(cuts, cuts[1:], strict=False):
         text = sentence[start:end].strip(" ,;:-\u2013\u2014")
+        text = _TRAILING_JOIN.sub("", text)  # "I love jazz and | I play..."
         if carried and text:
             text = f"{carried} and {text}"
             carried = ""

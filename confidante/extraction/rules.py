@@ -448,6 +448,8 @@ def _is_taste(obj: str) -> bool:
     content = [w for w in words if w not in _SMALL_WORDS]
     if not words or words[0] in _NOT_A_START or words[0].endswith("ly") or words[-1] == "ago":
         return False  # "to experience...", "not being", "professionally", "five years ago"
+    if {"is", "are", "was", "were"}.intersection(words):
+        return False  # "now is jazz": a clause, not a thing
     if len(words) == 1 and words[0] in _LIGHT_GERUNDS:
         return False  # "being", "playing": the thing itself was left out
     return (
@@ -779,6 +781,11 @@ def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
         names = [n for n in (_person(p) for p in said) if n]
     else:
         names = _names(_rest(m), loose=any(w in link for w in ("call", "name")))
+    if link == "," and not re.match(
+        r"\s*[\w-]+(?:\s+[A-Z][\w-]*)?\s*(?:[,.!;]|$|\s+(?:is|was|has|and|who|lives|works|just|also))",
+        _rest(m),
+    ):
+        return []  # "My brother, Lagos traffic...": a vocative and a sentence, not a name
     conf = 0.6 if link in ("is", "was") else conf
     negated = bool(_BROKE_UP.search(m.string[: m.start()]))
     return [_fact(speaker, pred, n, role=role, confidence=conf, negated=negated) for n in names]
@@ -840,7 +847,7 @@ def _wed(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 def _gone(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "RIP Nugget", "Walter passed away": whoever of that name is no longer with them."""
-    person = _person(_group(m, "x") or _group(m, "y") or _group(m, "z"))
+    person = _person(_group(m, "x") or _group(m, "y") or _group(m, "z") or _group(m, "w"))
     kinds = ("pet", "partner", "family", "friend")
     return [_fact(speaker, p, person, negated=True) for p in kinds] if person else []
 
@@ -964,6 +971,13 @@ def _moving_to(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 def _native(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I'm a native Tamil speaker", "Polish is my first language"."""
     return [_fact(speaker, "speaks", (_group(m, "x") or _group(m, "y")).capitalize())]
+
+
+def _no_dislike(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "mushrooms are fine now": the dislike is over."""
+    return [
+        replace(f, predicate="dislikes", negated=True) for f in _taste_is(m, speaker, conf, neg)
+    ]
 
 
 def _taste_is_not(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -1181,7 +1195,8 @@ _TABLE = r"""
 lives_in:place        <IC>(?:live|reside)\s+in\s+
 lives_in:place        (?:<IC>(?:live|stay|am\s+staying)|<IM>staying)\s+(?:with\s+[^.;!?]*?\s+)?in\s+
                       (?=<CAP>)
-lives_in:place        \b(?:my|our)\s+(?:flat|house|place|apartment|home|condo|bungalow)\s+
+lives_in:place        \b(?:my|our)\s+(?:new\s+|little\s+|own\s+)?(?:flat|house|place|apartment|home
+                      |condo|bungalow)\s+
                       (?:here\s+)?in\s+(?=<CAP>)
 lives_in:place~       \bhere\s+in\s+(?=<CAP>)
 lives_in:place        <ICV>moved\s+in\s+with\s+[^.;!?]*?\s+in\s+(?=<CAP>)
@@ -1189,6 +1204,9 @@ lives_in:place~       <ICV>(?:bought|closed\s+on|completed\s+on|got\s+the\s+keys
                       |our|my|the)\s+(?:[\w-]+\s+)?
                       (?:place|house|home|flat|condo|apartment|bungalow|cottage|townhouse)\s+in\s+
                       (?=<CAP>)
+lives_in:place        <IM>(?:now\s+|officially\s+)*(?:a\s+)?(?=<CAP>[\w-]*
+                      (?:\s+<CAP>[\w-]*)?\s+resident\b)
+lives_in:place        <IM>now\s+(?:living\s+|based\s+|settled\s+)?in\s+(?=<CAP>)
 lives_in:place        <IC>moved\s+into\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,3}?in\s+(?=<CAP>)
 @moving_to            <IM>(?:moving|relocating)\s+(?:back\s+)?to\s+(?=<CAP>)
 lives_in:place        <IM>(?:living|residing|based)\s+in\s+
@@ -1304,6 +1322,7 @@ partner:names-        <I>(?:(?:broke|split)\s+up\s+with|separated\s+from|divorce
                       |fiancée?)?\s*,?\s+(?P<x><CAPWORD>)
 @parted               <IM>(?:no\s+longer|not)\s+(?:with|together\s+with|seeing
                       |dating)\s+(?P<x><CAPWORD>)
+@parted               \b(?P<z><CAPWORD>)(?:'s|\s+is)\s+with\s+someone\s+else\b
 @parted               \b(?P<x><CAPWORD>)\s+(?:dumped|left|ghosted)\s+me\b
                       |\b(?P<y><CAPWORD>)\s+filed\s+for\s+divorce\b
 @parted               \b(?:the\s+|my\s+)?divorce\s+(?:is|was|came\s+through
@@ -1353,7 +1372,7 @@ lives_in:place        \b(?:anymore|any\s+more|no\s+longer|now|these\s+days)\b[^.
                       (?:\s+away|\s+on)?|died|crossed\s+the\s+rainbow\s+bridge
                       |went\s+to\s+live\s+with|(?:was|got)\s+rehomed|had\s+to\s+be\s+put\s+(?:down
                       |to\s+sleep))\b
-                      |(?:<I>|\bwe\s+)
+                      |\b(?:had\s+to\s+)?re-?home(?:d)?\s+(?P<w><CAPWORD>)|(?:<I>|\bwe\s+)
                       (?:lost|had\s+to\s+put\s+down|buried)\s+(?:(?:my|our)\s+
                       (?:[\w-]+\s+)?)?(?P<z><CAPWORD>)
 @pet                  <PET><PET_LINK>
@@ -1393,6 +1412,7 @@ allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
 @diet                 <I>(?:became|went|turned|eat|keep|follow|stay|eat\s+only)\s+(?:a\s+)?<DIET>
 @diet                 <IVE>been\s+(?:a\s+)?<DIET>
 @diet                 <IVE>(?:gone|become|turned)\s+(?:a\s+)?(?:full\s+|fully\s+)?<DIET>
+@diet                 <IM>going\s+(?:full\s+|fully\s+)?<DIET>
 @no_diet              \b(?:eating|eat|eats)\s+meat\s+again\b|\bback\s+to\s+eating\s+meat\b
 @diet~                (?:<DONT>eat\s+(?:any\s+)?|<I><STOPPED>\s+eating\s+)meat\b(?!\s+(?:or
                       |and)\s+dairy)
@@ -1404,12 +1424,15 @@ allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
                       (?:dietary\s+)?restrictions\b
 @diet-                \bI(?:(?:'m|\s+am)\s+(?:not|no\s+longer)|\s+<STOPPED>\s+being)\s+<A_DIET>
 @diet-~               \bI\s+used\s+to\s+be\s+(?:a\s+)?<DIET>
-speaks:languages      (?:<IC>(?:can\s+)?speak|<IM>fluent\s+in)\s+
+speaks:languages      (?:<IC>(?:can\s+)?speak|<IM>(?:(?:pretty|quite|very|properly|fairly|almost
+                      |now)\s+)?(?:fluent
+                      |conversational)\s+in)\s+
 plays:activities      <IC>play\s+
 plays:activities      <IVE>been\s+playing\s+
 plays:activities~     <IM>learning\s+(?:how\s+)?to\s+play\s+
 plays:activities-     (?:<NOMORE>play|<I><STOPPED>\s+playing)\s+
-plays:activities      <I>(?:picked\s+up|took\s+up|started|began|am\s+taking|'m\s+taking|take|took
+plays:activities      <I>(?:picked\s+up|took\s+up|(?:have\s+|'ve\s+)?taken\s+up|started|began
+                      |am\s+taking|'m\s+taking|take|took
                       |have)\s+(?:the\s+)?(?=(?:<=PLAYABLE>)\b(?:\s+(?:lessons|classes|again
                       |instead|now))?)
 plays:activities      <I>(?:started|began)\s+(?:playing|learning)\s+
@@ -1426,6 +1449,9 @@ plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)
 likes:tastes          <IVE>(?:followed|supported|loved|been\s+into|been\s+a\s+fan\s+of)\s+
                       (?=[^.;!?]*\b(?:since|for)\b)
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
+@no_dislike           (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,2}))\s+(?:is
+                      |are)\s+(?:actually\s+)?
+                      (?:fine|ok|okay|alright|not\s+bad|growing\s+on\s+me)\s+now\b
 @taste_is_not         (?:^\W*|,\s+)(?-i:(?P<x>[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,3}))\s+(?:is
                       |are)\s+(?:so\s+|just\s+|absolutely\s+)?
                       (?:disgusting|gross|revolting|overrated|the\s+worst|vile
@@ -1499,7 +1525,7 @@ _HANDLERS = (
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
     *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
     *(_jobless, _moving_to, _native, _no_diet, _verb_job, _taste_is_not, _apprentice),
-    *(_allergy_named,),
+    *(_allergy_named, _no_dislike),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 

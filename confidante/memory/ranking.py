@@ -76,6 +76,13 @@ _NOW = re.compile(
 )
 # A question in the simple past ("When did I move?") asks about an event, not the present.
 _PAST_VERB = re.compile(r"\b(?:did|was|were|had)(?:n['’]t)?\b", re.IGNORECASE)
+# A question, not a lookup: "peanut allergy" or a note's words are found as said, in the order
+# their words and meaning rank them.
+_QUESTION = re.compile(
+    r"\?\s*$|^\W*(?:what|where|who|whom|whose|which|when|how|why|do|does|did|is|are|am|was|were"
+    r"|have|has|can|could|will|would|should|tell\s+me|remind\s+me)\b",
+    re.IGNORECASE,
+)
 
 
 class Selectable(Protocol):
@@ -302,9 +309,13 @@ def newest_first(
 def tense(query: str) -> Tense | None:
     """Whether the query asks about the present, about before, or (None) about an event.
 
+    Only questions ask: a query of keywords ("peanut allergy") is None.
+
     "Where do I live?" and "What will I do?" ask about the present; "Where did I use to live?"
     about before; "When did I move?" about an event, which no order of time answers better.
     """
+    if not _QUESTION.search(query):
+        return None
     if _PAST.search(query):
         return "past"
     if _NOW.search(query) or not _PAST_VERB.search(query):
