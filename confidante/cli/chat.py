@@ -7,6 +7,7 @@ start with a known ``/command`` are handled here and never reach the model or th
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from contextlib import closing
@@ -132,12 +133,14 @@ class ChatSession:
                         started = True
                         _write("assistant> ")
                     _write(item)
-        except (KeyboardInterrupt, ConfidanteError) as exc:
+        except (KeyboardInterrupt, asyncio.CancelledError, ConfidanteError) as exc:
+            # Ctrl-C while the event loop runs a step reaches us as KeyboardInterrupt, or, when
+            # it lands as the step is being cancelled, as that step's CancelledError.
             failure = exc
         finally:
             status.stop()
         _write("\n" if started else "" if failure else "assistant> (no reply)\n")
-        if isinstance(failure, KeyboardInterrupt):
+        if isinstance(failure, KeyboardInterrupt | asyncio.CancelledError):
             err.print(text("[stopped]", "dim"))
         elif failure is not None:
             print_error(failure)

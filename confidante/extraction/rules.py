@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from confidante.extraction.language import People, clauses, normalise, sentences
+from confidante.extraction.language import Clause, People, clauses, normalise, sentences
 from confidante.graph.schema import PREDICATES, RELATION_ALIASES, RELATION_WORDS, FactCandidate
 
 Special = Callable[[re.Match[str], str, float, bool], list[FactCandidate]]
@@ -154,7 +154,7 @@ _REF = re.compile(r"<(=?)([A-Z][A-Z0-9_]*)>")
 # Building blocks of the rule table: NAME, then its pattern; <NAME> refers to an earlier one.
 _FRAGMENT_TABLE = r"""
 MORE     honestly|especially|currently|now|recently|finally|officially|kind\s+of|kinda|sort\s+of|do
-         |even
+         |even|way\s+more|much\s+more|a\s+lot\s+more|more
 ADV      (?:(?:really|also|absolutely|just|totally|truly|still|actually|definitely|only|literally
          |seriously|genuinely|presently|simply|usually|mostly|<MORE>)\s+)*
 I        \bI\s+<ADV>
@@ -174,7 +174,8 @@ LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was|are)\s+(?:called|named)|\s+(?:call
 NEG      (?P<neg>no\s+longer\s+|doesn't\s+|does\s+not\s+)?
 THIRD    \b(?P<subj><CAPWORD>(?:\s+<CAPWORD>)?)\s+<NEG><ADV>
 JOB_FREE (?P<job>[\w-]+(?:\s+(?!at\b|for\b|in\b|with\b|and\b|but\b|since\b)[\w-]+){0,3})
-QUIT     (?:quit|left|ditched|lost|resigned\s+from|jacked\s+in|walked\s+out\s+(?:of|on)|(?:got|was
+QUIT     (?:quit|left|ditched|lost|packed\s+in|resigned\s+from|jacked\s+in|walked\s+out\s+(?:of|on)
+         |(?:got|was
          |been)\s+(?:fired|laid\s+off|let\s+go|made\s+redundant)\s+(?:from|by|at))
 GOT      (?:got|landed|accepted|started|have|starting|start|begin|began)
 STOPPED  (?:stopped|quit|gave\s+up)
@@ -1000,6 +1001,14 @@ def _allergy_named(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     return [_fact(speaker, "allergic_to", thing, confidence=0.6)]
 
 
+def _gone_off(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I've gone right off crime dramas": a dislike now, the liking over."""
+    things = _tastes(_rest(m))
+    return [_fact(speaker, "dislikes", o) for o in things] + [
+        _fact(speaker, "likes", o, negated=True) for o in things
+    ]
+
+
 def _titled(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "Grandpa Hiro", "Auntie Grace", "Baby Noah": a relative named by role."""
     person = _person(_group(m, "x"))
@@ -1207,6 +1216,7 @@ lives_in:place~       <ICV>(?:bought|closed\s+on|completed\s+on|got\s+the\s+keys
 lives_in:place        <IM>(?:now\s+|officially\s+)*(?:a\s+)?(?=<CAP>[\w-]*
                       (?:\s+<CAP>[\w-]*)?\s+resident\b)
 lives_in:place        <IM>now\s+(?:living\s+|based\s+|settled\s+)?in\s+(?=<CAP>)
+lives_in:place        <IM>(?:now\s+)?(?:settling|settled)\s+(?:in|into)\s+(?=<CAP>)
 lives_in:place        <IC>moved\s+into\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,3}?in\s+(?=<CAP>)
 @moving_to            <IM>(?:moving|relocating)\s+(?:back\s+)?to\s+(?=<CAP>)
 lives_in:place        <IM>(?:living|residing|based)\s+in\s+
@@ -1324,6 +1334,7 @@ partner:names-        <I>(?:(?:broke|split)\s+up\s+with|separated\s+from|divorce
                       |dating)\s+(?P<x><CAPWORD>)
 @parted               \b(?P<z><CAPWORD>)(?:'s|\s+is)\s+with\s+someone\s+else\b
 @parted               \b(?P<x><CAPWORD>)\s+(?:dumped|left|ghosted)\s+me\b
+                      |\b(?P<z><CAPWORD>)\s+is\s+(?:ancient\s+)?history\b
                       |\b(?P<y><CAPWORD>)\s+filed\s+for\s+divorce\b
 @parted               \b(?:the\s+|my\s+)?divorce\s+(?:is|was|came\s+through
                       |has\s+come\s+through)\s*(?:final|finali[sz]ed|through)?\b
@@ -1338,6 +1349,11 @@ partner:names         (?:<IVE>been\s+|<I>(?:started\s+)?)dating\s+(?=<CAP>)
                       |popped\s+the\s+question)\b
 @wed                  \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:just\s+
                       |finally\s+)?(?P<how>tied\s+the\s+knot)\b
+@wed                  \b(?P<x><CAPWORD>)\s+and\s+I\s+(?:just\s+|finally\s+|officially\s+)?
+                      (?:made\s+it\s+official
+                      |(?:are|am)\s+(?:now\s+|officially\s+)?(?:official|together|a\s+couple
+                      |an\s+item|a\s+thing)
+                      |got\s+together)\b
 @wed                  <I>(?:just\s+)?(?:married|got\s+married\s+to|am\s+marrying
                       |'m\s+marrying)\s+(?P<x><CAPWORD>)
 @pet                  \bmy\s+(?:<COUNT>\s+)?<MOD><SPEC><LINK>\s+
@@ -1446,6 +1462,8 @@ plays:activities      (?:<IVE>been\s+|<IM>|<I>)teaching\s+myself\s+(?:(?:how\s+)
                       (?:[\w-]+\s+)?<CAP>)
 @owns~                \bI(?:\s+have|'ve\s+got|\s+have\s+got)\s+(?=(?:a|an)\s)
 @owns-                <I>sold\s+(?:my|the|our)\s+
+@gone_off             <IVE>(?:gone|gone\s+right|gone\s+completely)\s+off\s+
+likes:tastes-         <IM>(?:so\s+|totally\s+|completely\s+|kinda\s+|kind\s+of\s+|well\s+)?over\s+
 likes:tastes          <IVE>(?:followed|supported|loved|been\s+into|been\s+a\s+fan\s+of)\s+
                       (?=[^.;!?]*\b(?:since|for)\b)
 likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
@@ -1472,6 +1490,11 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
                       |delicious|my\s+(?:thing|jam|jam|favou?rite\s+thing|happy\s+place
                       |obsession))\b
 @job~                 <IM>(?:the|our|my|your)\s+new\s+<JOB>
+@job                  <IM>now\s+(?:a\s+|an\s+)?<JOB>
+@job                  <I>(?:shall|will|'ll)\s+be\s+(?:the\s+)?(?:new\s+)?(?P<job>(?-i:[A-Z][\w-]*
+                      (?:\s+(?:of|for|[A-Z][\w-]*))
+                      {0,4}))(?=\s+(?:at|for|with)\b)
+@job                  <I>(?:shall|will|'ll)\s+be\s+(?:a|an|the\s+new)\s+<JOB>
 @job~                 ^\W*(?:an?\s+)?<JOB>\W*$
 @apprentice           \bmy\s+(?P<x>[\w-]+)\s+apprenticeship\b
 @job                  <IVE>been\s+(?:a|an)\s+<JOB>(?=\s+(?:for|since)\b)
@@ -1506,6 +1529,7 @@ likes:tastes          <IVE>(?:come\s+(?:a)?round|warmed\s+up)\s+(?:on|to)\s+
 @employer-            \bmy\s+(?:tenure|time|job|role|position|contract|stint)\s+(?:at|with)\s+
                       (?=[^.;!?]*\b(?:ends|ending|concludes|finishes|is\s+over|wraps\s+up)\b)
 @employer-            \b(?:my\s+)?last\s+day\s+(?:at|with)\s+
+@employer             \b(?:my\s+)?first\s+(?:day|week|shift|month)\s+(?:at|with)\s+(?=<CAP>)
 @owns                 <I>(?:closed\s+on|got\s+the\s+keys\s+to)\s+(?=(?:a|an|the|my|our)\b)
 plans:plan            (?:<IM>planning|<I>(?:plan|intend)|<IVE>decided)\s+to\s+
 @going                <IM>(?:going\s+to|gonna)\s+
@@ -1525,7 +1549,7 @@ _HANDLERS = (
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
     *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
     *(_jobless, _moving_to, _native, _no_diet, _verb_job, _taste_is_not, _apprentice),
-    *(_allergy_named, _no_dislike),
+    *(_allergy_named, _no_dislike, _gone_off),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 
@@ -1581,16 +1605,24 @@ def _is_question(sentence: str) -> bool:
 # "I'm seeing someone, his name's Arjun", "we adopted a cat, the kids named her Noodle".
 _UNNAMED_PARTNER = _rx(
     r"\b(?:seeing|dating|met|going\s+out\s+with)\s+" + _FRAGMENTS["SOMEONE"] + r"\b"
+    r"|\bI(?:'m|\s+am)\s+(?:now\s+|finally\s+)?(?:engaged|married)\b(?!\s+to)"
+)
+_SPECIES_MENTIONED = _rx(
+    _expand(r"\b(?:a|an)\s+(?:[\w-]+\s+){0,2}?(?P<species><=SPECIES>)\b", _FRAGMENTS)
 )
 _NAMED_NOW = _rx(
-    r"\b(?:(?:her|his|its|their)\s+name(?:'s|\s+is)|(?:named|called)\s+(?:her|him|it|them))"
-    r"\s+(?P<name>" + _CAPWORD + r")"
+    r"\b(?:(?:her|his|its|their)\s+name(?:'s|\s+is)|(?:named|called|calling)\s+(?:her|him|it|them))"
+    r"\s+(?P<name>" + _CAPWORD + r"(?:\s+" + _CAPWORD + r")?)"
 )
 
 
 def _named_referents(sentence: str, found: Facts, who: str, pending: list[FactCandidate]) -> Facts:
     """Name the pet or partner a message mentioned without a name; ``pending`` carries it."""
     pending += [f for f in found if f.predicate == "pet" and " named " not in f.object]
+    mentioned = _SPECIES_MENTIONED.search(sentence)
+    if mentioned and not any(f.predicate == "pet" for f in found):  # "I've taken one, a tabby"
+        word = mentioned.group("species").lower()
+        pending.append(_fact(who, "pet", _an(word) + word, role=_SPECIES.get(word, word)))
     if _UNNAMED_PARTNER.search(sentence):
         pending.append(_fact(who, "partner", "", confidence=0.6))
     named = _NAMED_NOW.search(sentence)
@@ -1631,6 +1663,22 @@ def _negations_win(found: list[tuple[int, int, FactCandidate]]) -> list[tuple[in
     ]
 
 
+_IS_MY = _rx(
+    r"^I(?:'m|\s+am)\s+(?:now\s+|officially\s+|also\s+)?my\s+(?:new\s+|best\s+)?(?P<role>"
+    + _alt(RELATION_WORDS)
+    + r")\b"
+)
+
+
+def _related(clause: Clause, speaker: str) -> Facts:
+    """The relation a clause about someone states of them: "(Andrés...) he's my boyfriend now"."""
+    related = _IS_MY.match(clause.text) if clause.about else None
+    if related is None or clause.about is None:
+        return []
+    pred, role = RELATION_WORDS[related.group("role").lower()]
+    return [_fact(speaker, pred, clause.about, role=role, confidence=0.6)]
+
+
 class RuleExtractor:
     """Finds facts with hand-written patterns over clauses: deterministic, fast, conservative.
 
@@ -1654,6 +1702,7 @@ class RuleExtractor:
             for clause in clauses(sentence, _is_name, people):
                 if _CONDITION.match(clause.text):
                     break  # "if I get the job, I'll move": nothing after the condition holds
+                found += [(index, clause.start, f) for f in _related(clause, speaker)]
                 passes.append((clause.text, clause.about or speaker, _RULES, clause.start))
             here: list[tuple[int, int, FactCandidate]] = []
             for part, who, rules, offset in passes:
