@@ -1,10 +1,12 @@
 """How right the profile is on ordinary speech: the corpus halves and hand-labelled LoCoMo turns.
 
-Usage: .venv/bin/python bench/profile.py [--half tuning|held_out ...] [--hash-embedder]
-       [--show-misses N] [--llm-url URL --llm-model NAME]
+Usage: .venv/bin/python bench/profile.py [--half tuning held_out tuning_extra tuning_changes]
+       [--hash-embedder] [--show-misses N] [--no-locomo] [--dump-unlabelled FILE]
+       [--llm-url URL --llm-model NAME]
 
-For each half of ``bench/data/profile`` (every case a fresh user; messages observed one at a
-time, oldest first, each at its ``days_ago``), prints:
+For each set of ``bench/data/profile`` named by ``--half`` (default: the two halves; every
+case a fresh user; messages observed one at a time, oldest first, each at its ``days_ago``),
+prints (``--show-misses`` never on the held-out half while tuning):
 
 - learned: of the facts in single statements, the share found in the profile (and the share of
   statements with every fact found);
