@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import stdlib_first  # noqa: F401  (before anything that imports transformers)
+from locomo import DEFAULT_DATA, sessions, turn_text
 
 from confidante import Assistant, Settings
 from confidante.graph.schema import PREDICATES, SELF, relation_named
@@ -293,7 +294,7 @@ def run_precision(a: Assistant, turns: list[dict[str, Any]], show_misses: int) -
         print("    wrong:", line)
 
 
-LOCOMO = Path(__file__).resolve().parents[1] / ".." / "shared/data/locomo/locomo-dev5.json"
+LOCOMO = DEFAULT_DATA
 FACT_LABELS = DATA / "locomo_fact_labels.jsonl"
 
 
@@ -306,28 +307,17 @@ def fact_key(sample: str, turn: str, fact: dict[str, Any]) -> str:
 
 def dev_turns(conversation: dict[str, Any]) -> list[dict[str, Any]]:
     """Every turn of a LoCoMo conversation as an observed message, sessions in order."""
-    found = []
-    for key, turns in conversation.items():
-        number = re.fullmatch(r"session_(\d+)", key)
-        if number and isinstance(turns, list):
-            when = datetime.strptime(conversation[f"{key}_date_time"], "%I:%M %p on %d %B, %Y")
-            found.append((int(number.group(1)), when.replace(tzinfo=UTC), turns))
-    messages = []
-    for _, when, turns in sorted(found, key=lambda item: item[0]):
-        for i, turn in enumerate(turns):
-            text = turn["text"]
-            if turn.get("blip_caption"):
-                text += f" [shares image: {turn['blip_caption']}]"
-            messages.append(
-                {
-                    "role": "user",
-                    "content": text,
-                    "id": turn["dia_id"],
-                    "name": turn["speaker"],
-                    "created_at": when + timedelta(seconds=i),
-                }
-            )
-    return messages
+    return [
+        {
+            "role": "user",
+            "content": turn_text(turn),
+            "id": turn["dia_id"],
+            "name": turn["speaker"],
+            "created_at": when.replace(tzinfo=UTC) + timedelta(seconds=i),
+        }
+        for when, turns in sessions(conversation)
+        for i, turn in enumerate(turns)
+    ]
 
 
 def run_dev_precision(a: Assistant, dump: Path | None, show_misses: int) -> None:

@@ -211,7 +211,7 @@ _DROPPED_I = re.compile(
     r"^\W*(?:(?:just|finally|officially|recently|also|now|still|totally|basically|honestly|really"
     r"|actually|so|omg|wow|yay|woo|woohoo|haha|lol|ugh|ok|okay|well|welp|presently)\s+)*"
     r"(?P<word>(?-i:[A-Za-z][a-z]+(?:ed|ing))|been|can't|cannot|love|hate|adore|got|left|quit|sold|grew|"
-    r"brought|taken|took|gave|kept|spent|wrote|drove|flew|paid|made|took|met|became|began|"
+    r"brought|taken|gave|kept|spent|wrote|drove|flew|paid|made|took|met|became|began|"
     r"went|bought|found|ran|won|lost|broke|split|switched|picked|retired|passed|turned|"
     r"allergic|vegan|vegetarian|pescatarian|married|engaged|single|divorced|pregnant|"
     r"lactose|fluent|obsessed|into|originally|born|based|officially|currently|back|not|big|huge"
@@ -242,8 +242,10 @@ _VERB_AFTER = re.compile(
     r"actually|currently|only|usually|mostly|sometimes|often)\s+)*)(?P<verb>[A-Za-z']+)"
 )
 _POSSESSIVE = re.compile(r"\b(?:his|her|their)\b", re.IGNORECASE)
+# "Our family has a tabby": what the household has, I have.
+_FAMILY_HAS = re.compile(r"^\W*(?:our|my)\s+(?:family|household|house)\s+(?:has|have)\b", re.I)
 _PLURAL_FIRST = [
-    (re.compile(r"^\W*(?:our|my)\s+(?:family|household|house)\s+(?:has|have)\b", re.I), "I have"),
+    (_FAMILY_HAS, "I have"),
     (re.compile(r"^\W*we're\b", re.I), "I'm"),
     (re.compile(r"^\W*we've\b", re.I), "I've"),
     (re.compile(r"^\W*we'll\b", re.I), "I'll"),
@@ -290,7 +292,7 @@ def _in_first_person(rest: str) -> str:
     return _POSSESSIVE.sub("my", (joined + tail).replace("I 'm", "I'm"))
 
 
-def clauses(sentence: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
+def clauses(sentence: str, is_name: Callable[[str], bool], people: People) -> list[Clause]:
     """``sentence`` cut into clauses, each in the first person with who it is about.
 
     ``people`` holds the people named so far in the message, newest last; "he"/"she" is the
@@ -370,32 +372,25 @@ class People(list[str]):
         return next((p for p in reversed(self) if self.sex.get(p) != other), None)
 
 
-def _tell(people: list[str], name: str, word: str | None = None) -> None:
-    if isinstance(people, People):
-        people.told(name, word)
-    else:
-        people.append(_no_possessive(name))
-
-
 def _no_possessive(name: str) -> str:
     return re.sub(r"'s?$", "", name)
 
 
-def _clause(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
+def _clause(text: str, is_name: Callable[[str], bool], people: People) -> list[Clause]:
     out = _clause_about(text, is_name, people)
     # People named inside ("Met my friend Lin...") are who a later "she" means.
     for mention in _MENTIONED.finditer(text):
         name = mention.group("name") or mention.group("kind_name")
         word = mention.group("role") or (mention.group("title") or "").strip() or mention["kind"]
         if is_name(name.split()[0]):
-            _tell(people, name, word)
+            people.told(name, word)
     naming = _NAMING.search(text)  # "her name is Mei and she's a vet tech": she is Mei
     if naming and is_name(naming.group("name").split()[0]):
-        _tell(people, naming.group("name"), naming.group().split()[0])
+        people.told(naming.group("name"), naming.group().split()[0])
     return out
 
 
-def _clause_about(text: str, is_name: Callable[[str], bool], people: list[str]) -> list[Clause]:
+def _clause_about(text: str, is_name: Callable[[str], bool], people: People) -> list[Clause]:
     possessor = _POSSESSOR.match(text)
     if possessor and is_name(possessor.group("name").split()[0]):
         people.append(_no_possessive(possessor.group("name")))
@@ -411,7 +406,7 @@ def _clause_about(text: str, is_name: Callable[[str], bool], people: list[str]) 
 def _unstated_subject(text: str) -> Clause:
     """A clause with no subject: "Moved to Leeds", "our dog is named Rex" are the speaker's."""
     if _OUR_AS_SUBJECT.match(text):
-        text = _PLURAL_FIRST[0][0].sub(_PLURAL_FIRST[0][1], text, count=1)
+        text = _FAMILY_HAS.sub("I have", text, count=1)
         return Clause(_OUR.sub("my", text))
     dropped = _DROPPED_I.match(text)
     word = dropped.group("word").lower() if dropped else ""
@@ -436,7 +431,7 @@ def _first_person(text: str, m: re.Match[str]) -> Clause:
 
 
 def _third_person(
-    text: str, m: re.Match[str], is_name: Callable[[str], bool], people: list[str]
+    text: str, m: re.Match[str], is_name: Callable[[str], bool], people: People
 ) -> list[Clause]:
     """A clause about someone named (or "he"/"she" after a name), in their first person."""
     name = m.group("named") or m.group("name")
@@ -460,12 +455,11 @@ def _third_person(
         people.extend(persons)
     else:
         pronoun = m.group("pronoun") or "he"
-        meant = people.meant_by(pronoun) if isinstance(people, People) else None
-        meant = meant or (people[-1] if people and not isinstance(people, People) else None)
+        meant = people.meant_by(pronoun)
         if meant is None:
             return []
         persons = [meant]
-        _tell(people, meant, pronoun)  # "Paige! she's...": Paige is a woman
+        people.told(meant, pronoun)  # "Paige! she's...": Paige is a woman
     verb = _VERBISH if len(persons) == 1 else r"(?-i:[a-z]+)\b"  # "Tom and Ana live"
     rest = re.sub(r"^\s*,\s*", " ", rest)  # "my father, Rajesh, is a doctor"
     rest = _MODIFIER.sub(" ", rest)  # "my friend Hiroshi from uni runs..."

@@ -171,8 +171,6 @@ MOD      (?:(?P<mod>best|closest|oldest|old|good|dear|little|big|older|younger|b
          |youngest)\s+)?
 LINK     (?P<link>'s\s+name\s+is|\s+(?:is|was|are)\s+(?:called|named)|\s+(?:called|named)|\s+is
          |\s+are|\s*,)?
-NEG      (?P<neg>no\s+longer\s+|doesn't\s+|does\s+not\s+)?
-THIRD    \b(?P<subj><CAPWORD>(?:\s+<CAPWORD>)?)\s+<NEG><ADV>
 JOB_FREE (?P<job>[\w-]+(?:\s+(?!at\b|for\b|in\b|with\b|and\b|but\b|since\b)[\w-]+){0,3})
 QUIT     (?:quit|left|ditched|lost|packed\s+in|resigned\s+from|jacked\s+in|walked\s+out\s+(?:of|on)
          |(?:got|was
@@ -642,17 +640,9 @@ def _group(m: re.Match[str], name: str) -> str:
     return (m.groupdict().get(name) or "").strip()
 
 
-def _subject(m: re.Match[str], speaker: str) -> str | None:
-    """The named third person of the match, else the speaker; None for a non-name."""
-    return _person(m.group("subj")) if "subj" in m.groupdict() else speaker
-
-
 def _generic(m: Match, who: str, conf: float, neg: bool, *, pred: str, clean: Cleaner) -> Facts:
     """One ``pred`` fact per object that ``clean`` finds after the match."""
-    subject = _subject(m, who)
-    negated = neg or bool(_group(m, "neg"))
-    objs = clean(_rest(m)) if subject else []
-    return [_fact(subject or "", pred, o, confidence=conf, negated=negated) for o in objs]
+    return [_fact(who, pred, o, confidence=conf, negated=neg) for o in clean(_rest(m))]
 
 
 def _name(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
@@ -675,17 +665,16 @@ def _age(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
 def _moved(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I moved (from X) to Y": closes X, opens Y."""
-    subject = _subject(m, speaker)
     parts = _MOVE_PARTS.match(_hard(_rest(m)))
-    if subject is None or parts is None:
+    if parts is None:
         return []
     old, new = parts.group("old") or "", parts.group("new") or ""
     at_work = _WORKPLACE_WORDS.search(old) or _SAME_JOB.search(m.string)
     if at_work or re.match(r"^(?:the\s+)?" + _CAPWORD + r"'s\b", new):
         # "from the Home Depot paint desk to Lowe's": a new employer, not a new home
-        return _workplaces(subject, old, 0.6, negated=True) + _workplaces(subject, new, 0.6)
-    out = [_fact(subject, "lives_in", p, negated=True) for p in _place(old)]
-    return out + [_fact(subject, "lives_in", p) for p in _place(new)]
+        return _workplaces(speaker, old, 0.6, negated=True) + _workplaces(speaker, new, 0.6)
+    out = [_fact(speaker, "lives_in", p, negated=True) for p in _place(old)]
+    return out + [_fact(speaker, "lives_in", p) for p in _place(new)]
 
 
 def _workplaces(subject: str, text: str, conf: float, *, negated: bool = False) -> Facts:
@@ -733,41 +722,37 @@ def _employer(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
 
     Starting at a school ("started at Leeds Uni doing biochem") is studying there.
     """
-    subject = _subject(m, speaker)
-    if not subject:
-        return []
     starting = re.search(r"\b(?:start|started|starting|began|beginning)\b", m.group(), re.I)
     school = _org(_rest(m))
     if starting and school and _SCHOOLISH.search(school[0]) and not neg:
         doing = _DOING.search(_hard(_rest(m)))
         fields = _restricted(_hard(_rest(m))[doing.end() :]) if doing else []
-        return [_fact(subject, "studies", o, confidence=conf) for o in [school[0], *fields]]
-    out = _workplaces(subject, _rest(m), conf, negated=neg)
+        return [_fact(speaker, "studies", o, confidence=conf) for o in [school[0], *fields]]
+    out = _workplaces(speaker, _rest(m), conf, negated=neg)
     role = None if neg else _AS_JOB.search(_hard(_rest(m)))
     job = _tidy(_soft(role.group("job")), max_words=3) if role else ""
     if out and job and _JOB_HEAD.search(job):
-        out.append(_fact(subject, "job", job, confidence=conf))
+        out.append(_fact(speaker, "job", job, confidence=conf))
     return out
 
 
 def _job(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I'm a nurse (at X)": a job, and an employer when one follows."""
-    subject = _subject(m, speaker)
     job = _tidy(_AGED.sub("", _ARTICLE.sub("", _group(m, "job"))), max_words=4)
-    if subject is None or not _checked(job):
+    if not _checked(job):
         return []
     negated = bool(_group(m, "neg"))
     employer = None if negated else _EMPLOYER.match(_rest(m))
-    orgs = _workplaces(subject, _rest(m)[employer.end() :], conf) if employer else []
+    orgs = _workplaces(speaker, _rest(m)[employer.end() :], conf) if employer else []
     force = None if negated or employer else _JOB_FORCE.match(_rest(m))  # "in the RCMP"
-    orgs += _workplaces(subject, force.group(1), conf) if force else []
+    orgs += _workplaces(speaker, force.group(1), conf) if force else []
     town = None if negated or employer else _JOB_TOWN.match(_rest(m))  # "a postman in Dundee"
     towns = (
-        [_fact(subject, "lives_in", p, confidence=0.6) for p in _place(town.group(1))]
+        [_fact(speaker, "lives_in", p, confidence=0.6) for p in _place(town.group(1))]
         if town
         else []
     )
-    return [_fact(subject, "job", job, confidence=conf, negated=negated), *orgs, *towns]
+    return [_fact(speaker, "job", job, confidence=conf, negated=negated), *orgs, *towns]
 
 
 def _relation(m: Match, speaker: str, conf: float, neg: bool) -> Facts:

@@ -138,10 +138,10 @@ class KnowledgeGraph:
             if data["fact"].predicate == cand.predicate and data["fact"].is_current
         ]
         same = [f for f in current if _same_value(f, cand)]
-        if cand.predicate in _NAMED and not same:  # "Anil" after "Anil Mehta": the same person
+        # "Anil" after "Anil Mehta" is the same person; "Sold the Miata" ends "a 2008 Miata".
+        if not same and (cand.predicate in _NAMED or cand.negated):
             same = [f for f in current if _names_value(f, cand)]
         if cand.negated:
-            same = same or [f for f in current if _names_value(f, cand)]
             # No value named ("I graduated", "we split up"): whatever holds now is closed. A
             # value named that is not held ("my time at Acme ends" while at Globex) closes none.
             targets = same or (current if not cand.object else [])

@@ -105,6 +105,14 @@ class VectorBuffer:
             }
         return sorted(found.items(), key=lambda item: item[1], reverse=True)[:k]
 
+    def vectors(self, user_id: str, ids: Sequence[str]) -> dict[str, Sequence[float]]:
+        """The vectors of ``ids``: buffered ones as given, the rest from the index."""
+        with self._lock:
+            pending = self._pending.get(user_id, {})
+            found = {doc_id: pending[doc_id][0] for doc_id in ids if doc_id in pending}
+        rest = [doc_id for doc_id in ids if doc_id not in found]
+        return found | (self.index.vectors(user_id, rest) if rest else {})
+
     def delete(self, user_id: str, ids: Sequence[str] | None = None) -> None:
         """Remove vectors by id, or all of the user's when ``ids`` is None, buffered or written."""
         with self._writing:

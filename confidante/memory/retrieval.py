@@ -121,15 +121,12 @@ class HybridMemory:
         self.episode_gap = episode_gap
         self._indexes: dict[str, _UserIndex] = {}
         self._lock = threading.RLock()
-        # The buffered vectors, by user and doc id, until written: recall compares the vectors
-        # of what it found, and the vector index has only the written ones. A lock of its own,
-        # since the writer thread clears it while other locks may be held.
-        self._unwritten: dict[str, dict[str, Sequence[float]]] = {}
-        self._unwritten_lock = threading.Lock()
-        self._buffer = VectorBuffer(vectors, on_flushed=self._written, delay=write_delay)
+        self._buffer = VectorBuffer(
+            vectors, on_flushed=documents.vectors_written, delay=write_delay
+        )
         for user_id, unwritten in documents.unwritten().items():
             vectors_of = self.embeddings.embed_documents([d.text for d in unwritten])
-            self._buffer_vectors(user_id, [d.doc_id for d in unwritten], vectors_of)
+            self._buffer.add(user_id, [d.doc_id for d in unwritten], vectors_of)
 
     def _index(self, user_id: str) -> _UserIndex:
         with self._lock:
@@ -162,34 +159,8 @@ class HybridMemory:
             if user_id in self._indexes:
                 for doc in added:
                     self._indexes[user_id].add(doc)
-            self._buffer_vectors(
-                user_id, [d.doc_id for d in added], [vectors[d.doc_id] for d in added]
-            )
+            self._buffer.add(user_id, [d.doc_id for d in added], [vectors[d.doc_id] for d in added])
         return added
-
-    def _buffer_vectors(
-        self, user_id: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]
-    ) -> None:
-        with self._unwritten_lock:
-            self._unwritten.setdefault(user_id, {}).update(zip(ids, vectors, strict=True))
-        self._buffer.add(user_id, ids, vectors)
-
-    def _written(self, user_id: str, ids: list[str]) -> None:
-        self.documents.vectors_written(user_id, ids)
-        with self._unwritten_lock:
-            unwritten = self._unwritten.get(user_id, {})
-            for doc_id in ids:
-                unwritten.pop(doc_id, None)
-            if not unwritten:
-                self._unwritten.pop(user_id, None)
-
-    def _vectors(self, user_id: str, ids: Sequence[str]) -> dict[str, Sequence[float]]:
-        """The vectors of ``ids``, buffered or written."""
-        with self._unwritten_lock:
-            unwritten = self._unwritten.get(user_id, {})
-            found = {doc_id: unwritten[doc_id] for doc_id in ids if doc_id in unwritten}
-        rest = [doc_id for doc_id in ids if doc_id not in found]
-        return found | (self.vectors.vectors(user_id, rest) if rest else {})
 
     def flush(self) -> None:
         """Write every buffered vector to the vector index now."""
@@ -258,7 +229,7 @@ class HybridMemory:
         by_id = {doc.doc_id: doc for doc, _ in chosen}
         ordered = ranking.time_ordered(
             [(doc.doc_id, score) for doc, score in chosen],
-            self._vectors(user_id, list(times)),
+            self._buffer.vectors(user_id, list(times)),  # the newest may not be written yet
             times,
             asked,
         )
@@ -330,12 +301,6 @@ class HybridMemory:
     def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
         """Forget documents by id (every one of the user's when None); returns how many."""
         self._buffer.delete(user_id, doc_ids)
-        with self._unwritten_lock:
-            if doc_ids is None:
-                self._unwritten.pop(user_id, None)
-            else:
-                for doc_id in doc_ids:
-                    self._unwritten.get(user_id, {}).pop(doc_id, None)
         removed = self.documents.delete(user_id, doc_ids)
         with self._lock:
             self._indexes.pop(user_id, None)  # rebuilt from what is left on next use
