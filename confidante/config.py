@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         description="Where `confidante serve` listens; beyond loopback only with API keys.",
     )
     server_port: int = Field(default=8000, ge=0, le=65535, description="The server's port.")
+    server_no_auth: bool = Field(
+        default=False,
+        description="Serve without API keys (local mode): loopback only, loopback Host and "
+        "Origin only, and only while no key was ever created; each request names its user.",
+    )
     server_max_body_bytes: PositiveInt = Field(
         default=1_000_000, description="Largest accepted HTTP request body, in bytes (else 413)."
     )

@@ -26,9 +26,11 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   │   └── GenerationTimeoutError   the backend did not answer in time
     │   ├── ExtractionError          a reply is not the JSON that fact extraction asked for
     │   └── TrainingError            fine-tuning an adapter failed
-    ├── AuthenticationError          no API key, or an unknown or revoked one
-    ├── PermissionDeniedError        the API key may not act for that user
-    ├── InsecureBindError            no API keys, yet asked to serve beyond loopback
+    ├── AuthenticationError          no API key, or an unknown, revoked or expired one
+    ├── PermissionDeniedError        the API key may not act for that user (or, in local
+    │                                mode, the request's Host or Origin is not loopback)
+    ├── RateLimitExceededError       the key's requests per minute are used up (HTTP 429)
+    ├── InsecureBindError            asked to serve without auth beyond loopback or with keys
     └── RemoteError                  the server was unreachable or answered unexpectedly
 
 Every message says how to fix the problem.
@@ -130,15 +132,21 @@ class RequestTooLargeError(InvalidInputError):
 
 
 class AuthenticationError(ConfidanteError):
-    """The request carries no API key, or one that is unknown or revoked."""
+    """The request carries no API key, or one that is unknown, revoked or expired."""
 
 
 class PermissionDeniedError(ConfidanteError):
     """The API key is valid but may not act for the user named in the request."""
 
 
+class RateLimitExceededError(ConfidanteError):
+    """The API key made more requests in the last minute than its limit allows."""
+
+    retry_after_s: int | None = None  # when known: the seconds until a request is admitted
+
+
 class InsecureBindError(ConfidanteError):
-    """The server was asked to listen beyond loopback while no API key exists."""
+    """The server was asked to run without authentication where that is not safe."""
 
 
 class RemoteError(ConfidanteError):

@@ -45,10 +45,13 @@ class Live:
         return {"Authorization": f"Bearer {self.keys[who]}"}
 
 
-def start(root: Path, *, users: tuple[str, ...] = (), admin: bool = False) -> Iterator[Live]:
+def start(
+    root: Path, *, users: tuple[str, ...] = (), admin: bool = False, no_auth: bool = False
+) -> Iterator[Live]:
     settings = Settings(
         data_dir=root / "data",
         cache_dir=root / "cache",
+        server_no_auth=no_auth,
         server_max_body_bytes=20_000,
         server_max_messages=8,
         server_max_tokens=64,
@@ -77,5 +80,5 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """A loopback server without keys: requests name their user."""
-    yield from start(tmp_path_factory.mktemp("local"))
+    """A loopback server started in local mode (no keys): requests name their user."""
+    yield from start(tmp_path_factory.mktemp("local"), no_auth=True)

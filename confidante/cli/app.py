@@ -225,12 +225,20 @@ def serve(
         str | None, typer.Option(help="Address to listen on (CONFIDANTE_SERVER_HOST).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (CONFIDANTE_SERVER_PORT).")] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Local mode: no API keys, requests name their user; loopback only, and only "
+            "while no key was ever created (CONFIDANTE_SERVER_NO_AUTH).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the OpenAI-compatible HTTP endpoint; beyond loopback only once API keys exist."""
+    """Serve the OpenAI-compatible HTTP endpoint: with API keys, or locally with --no-auth."""
     from confidante.serving.server import serve as run_server
 
     settings = settings_for(data_dir)
-    changes = {"server_host": host, "server_port": port}
+    changes = {"server_host": host, "server_port": port, "server_no_auth": no_auth or None}
     settings = settings.model_copy(update={k: v for k, v in changes.items() if v is not None})
     if needs_prepared_model(settings):
         prepare_with_progress(settings)

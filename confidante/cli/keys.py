@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -35,6 +36,14 @@ def _with_store(data_dir: DataDir, use: Callable[[KeyStore], T], *, existing: bo
 def keys_create(
     user: Annotated[str | None, typer.Option("--user", "-u", help="The user it acts for.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="May act for any user.")] = False,
+    expires_in_days: Annotated[
+        float | None,
+        typer.Option("--expires-in-days", help="The key stops working this many days from now."),
+    ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option("--rate-limit", help="Most requests per minute (beyond them: HTTP 429)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the key and its details as one JSON object.")
     ] = False,
@@ -44,11 +53,23 @@ def keys_create(
 
     ``K=$(confidante keys create --user bob)`` captures exactly the key.
     """
+    lifetime = timedelta(days=expires_in_days) if expires_in_days is not None else None
     key, secret = _with_store(
-        data_dir, lambda store: store.create(user_id=user, admin=admin), existing=False
+        data_dir,
+        lambda store: store.create(
+            user_id=user, admin=admin, expires_in=lifetime, rate_limit_per_minute=rate_limit
+        ),
+        existing=False,
     )
     if as_json:
-        details = {"id": key.id, "prefix": key.prefix, "user": key.user_id, "admin": key.admin}
+        details = {
+            "id": key.id,
+            "prefix": key.prefix,
+            "user": key.user_id,
+            "admin": key.admin,
+            "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+            "rate_limit_per_minute": key.rate_limit_per_minute,
+        }
         print(json.dumps({**details, "key": secret}))
         return
     who = "admin" if key.admin else f"user {key.user_id}"
@@ -67,10 +88,13 @@ def keys_list(data_dir: DataDir = None) -> None:
             "admin" if key.admin else str(key.user_id),
             f"{key.created_at:%Y-%m-%d %H:%M}",
             f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+            f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "",
+            f"{key.rate_limit_per_minute}/min" if key.rate_limit_per_minute else "",
         )
         for key in keys
     ]
-    out.print(table("API keys", ("id", "prefix", "for", "created", "revoked"), rows))
+    columns = ("id", "prefix", "for", "created", "revoked", "expires", "limit")
+    out.print(table("API keys", columns, rows))
 
 
 @keys_app.command("revoke")

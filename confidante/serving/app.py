@@ -16,10 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from confidante.errors import ConfidanteError
+from confidante.errors import ConfidanteError, RateLimitExceededError
 from confidante.records import Profile, Rating
 from confidante.serving import protocol as p
 from confidante.serving.handlers import Handlers
+from confidante.serving.hosts import LoopbackOnly
 from confidante.serving.limits import BodySizeLimit
 from confidante.serving.timing import ServerTiming
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
@@ -40,6 +41,8 @@ def create_app(handlers: Handlers) -> FastAPI:
         lifespan=lambda _app: background_distillation(handlers),
     )
     app.add_middleware(BodySizeLimit, max_bytes=handlers.settings.server_max_body_bytes)
+    if handlers.auth.local_mode:  # no keys: only this machine, not a page in its browser
+        app.add_middleware(LoopbackOnly)
     app.add_middleware(ServerTiming)  # outermost: it times the limit check too
     add_error_handlers(app)
     add_chat_routes(app, handlers)
@@ -143,7 +146,9 @@ def add_error_handlers(app: FastAPI) -> None:
         described = describe(exc)
         if described is None:
             return server_error(exc)
-        return JSONResponse(described[1], status_code=described[0])
+        wait = exc.retry_after_s if isinstance(exc, RateLimitExceededError) else None
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return JSONResponse(described[1], status_code=described[0], headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,7 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from confidante.errors import RequestTooLargeError
+from confidante.errors import ConfidanteError, RequestTooLargeError
 from confidante.serving.wire import describe
 
 
@@ -68,11 +68,16 @@ class BodySizeLimit:
         return b"".join(parts)
 
     async def _refuse(self, send: Send) -> None:
-        status, body = describe(_too_large(self.max_bytes)) or (413, {})
-        payload = json.dumps(body).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", b"%d" % len(payload)),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send_error(send, _too_large(self.max_bytes))
+
+
+async def send_error(send: Send, error: ConfidanteError) -> None:
+    """Answer with ``error``'s status and OpenAI error body, from a middleware."""
+    status, body = describe(error) or (500, {})
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(payload)),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import ipaddress
 import socket
 import threading
 from dataclasses import dataclass
@@ -20,28 +19,33 @@ from confidante.llm.base import ChatLLM
 from confidante.serving.app import create_app
 from confidante.serving.auth import Authenticator
 from confidante.serving.handlers import Handlers
+from confidante.serving.hosts import is_loopback
 from confidante.serving.keys import KeyStore
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
+def check_bind(host: str, keys: KeyStore, *, no_auth: bool = False) -> None:
+    """Refuse to start where serving would not be safe.
 
-
-def check_bind(host: str, keys: KeyStore) -> None:
-    """Refuse to listen beyond loopback while no API key exists."""
+    Without authentication (``no_auth``): only on loopback, and only while no key was ever
+    created in the data dir. With it: beyond loopback only once a usable key exists.
+    """
+    if no_auth and not is_loopback(host):
+        raise InsecureBindError(
+            f"Without authentication (--no-auth) the server listens on loopback only, not "
+            f"{host!r}; serve on 127.0.0.1, or drop --no-auth and use API keys."
+        )
+    if no_auth and keys.any_ever():
+        raise InsecureBindError(
+            "API keys were created for this data dir, so it is served with keys only; drop "
+            "--no-auth (CONFIDANTE_SERVER_NO_AUTH) and send a key."
+        )
     if not is_loopback(host) and not keys.any_active():
         raise InsecureBindError(
-            f"No API keys exist, so the server only listens on loopback, not {host!r}; create "
-            "one with `confidante keys create --user NAME` or serve on 127.0.0.1."
+            f"No usable API key exists, so the server only listens on loopback, not {host!r}; "
+            "create one with `confidante keys create --user NAME` or serve on 127.0.0.1."
         )
 
 
@@ -55,10 +59,18 @@ class Service:
 
     @classmethod
     def build(cls, assistant: AsyncAssistant, *, host: str) -> Self:
-        """The app for ``assistant``, keys in its database, local mode on a loopback ``host``."""
+        """The app for ``assistant`` with keys in its database.
+
+        Local mode if the settings ask for it (``server_no_auth``) and it is safe on ``host``.
+        """
+        no_auth = assistant.settings.server_no_auth
         keys = KeyStore.open(assistant.settings.resolved_data_dir())
-        check_bind(host, keys)
-        auth = Authenticator(keys, local_mode=is_loopback(host))
+        try:
+            check_bind(host, keys, no_auth=no_auth)
+        except BaseException:
+            keys.close()
+            raise
+        auth = Authenticator(keys, local_mode=no_auth)
         return cls(assistant=assistant, keys=keys, app=create_app(Handlers(assistant, auth)))
 
     def close(self) -> None:
@@ -83,7 +95,7 @@ def serve(
     """Open the assistant under ``settings`` and serve it until interrupted."""
     keys = KeyStore.open(settings.resolved_data_dir())
     try:  # before the model loads: refusing should be quick
-        check_bind(settings.server_host, keys)
+        check_bind(settings.server_host, keys, no_auth=settings.server_no_auth)
     finally:
         keys.close()
     assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=embeddings)

@@ -20,6 +20,7 @@ STATUS_TABLE: tuple[tuple[type[ConfidanteError], int, str], ...] = (
     (errors.AuthenticationError, 401, "authentication_error"),
     (errors.PermissionDeniedError, 403, "permission_error"),
     (errors.NotFoundError, 404, "not_found_error"),
+    (errors.RateLimitExceededError, 429, "requests"),
     (errors.ModelError, 503, "service_unavailable_error"),
     (errors.StorageError, 503, "service_unavailable_error"),
 )
