@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from contextlib import closing
@@ -47,6 +51,52 @@ def use_write_ahead_log(path: Path) -> None:
                 conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as exc:  # it still works, only with slower writes
         logger.warning("Chroma's store at %s stays in rollback-journal mode: %s", path, exc)
+
+
+# Run in a child process: this one must not open Chroma's SQLite file beside Chroma (see
+# ``use_write_ahead_log``). Drops what Chroma keeps of a deleted collection's log, rebuilds the
+# file without free pages, folds the write-ahead log in and truncates it, so no deleted row
+# stays readable on disk; prints the vector segments still in use, one per line.
+_SCRUB = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+conn.execute("PRAGMA secure_delete=ON")
+topic = "%/" + sys.argv[2]
+conn.execute("DELETE FROM embeddings_queue WHERE topic LIKE ?", (topic,))
+conn.execute("VACUUM")
+busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+if busy:
+    sys.exit("the write-ahead log is in use; forget again to finish")
+for (segment,) in conn.execute("SELECT id FROM segments WHERE scope = 'VECTOR'"):
+    print(segment)
+"""
+_SEGMENT_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def scrub_deleted(path: Path, collection_id: str) -> None:
+    """Leave no trace of a deleted collection in the Chroma store at ``path``.
+
+    Chroma's ``delete_collection`` leaves its vectors and ids in the SQLite log and free pages,
+    and its index folder (``data_level0.bin``...) on disk. Folders of no live segment go too,
+    also those an earlier forget left behind.
+    """
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _SCRUB, str(path / "chroma.sqlite3"), collection_id],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StorageError(f"Could not scrub the vector store at {path}: {exc}") from exc
+    if done.returncode != 0:
+        why = done.stderr.strip().splitlines()[-1:] or ["unknown error"]
+        raise StorageError(f"Could not scrub the vector store at {path}: {why[0]}")
+    live = set(done.stdout.split())
+    for folder in path.iterdir():
+        if folder.is_dir() and _SEGMENT_FOLDER.match(folder.name) and folder.name not in live:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def collection_name(user_id: str) -> str:
@@ -149,9 +199,12 @@ class ChromaVectorIndex:
             self._collections.pop(name, None)
             client = self._client()  # a store that cannot open is an error, not "nothing here"
             try:
+                collection_id = str(client.get_collection(name, embedding_function=None).id)
                 client.delete_collection(name)
             except Exception:  # nothing stored for this user: nothing to delete
                 return
+            self._missing.add(name)
+            scrub_deleted(self._path, collection_id)
 
     def count(self, user_id: str) -> int:
         """How many vectors the user has."""
