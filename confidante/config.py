@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_messages_per_call: PositiveInt = Field(
         default=1_000, description="Most messages accepted by one chat() or observe() call."
     )
+    max_query_chars: PositiveInt = Field(
+        default=2_000, description="Longest accepted recall query, in characters."
+    )
+    max_recall_k: PositiveInt = Field(default=100, description="Most memories one recall returns.")
 
     context_token_budget: PositiveInt = Field(
         default=1_024,

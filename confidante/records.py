@@ -213,6 +213,26 @@ class Feedback(BaseModel):
             )
         return self
 
+    @field_validator("interaction_id", "user_id")
+    @classmethod
+    def _valid_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.field_name == "user_id":
+            return None
+        try:
+            return validate_id(value, str(info.field_name))
+        except InvalidMessageError as exc:
+            raise InvalidRatingError(str(exc)) from None
+
+    @field_validator("comment", "correction")
+    @classmethod
+    def _valid_text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            return valid_unicode(value, str(info.field_name))
+        except InvalidMessageError as exc:
+            raise InvalidRatingError(str(exc)) from None
+
     def check_length(self, max_chars: int) -> None:
         """Raise ``InvalidRatingError`` if the comment or correction is over ``max_chars``."""
         for name, text in (("comment", self.comment), ("correction", self.correction)):
@@ -249,6 +269,10 @@ def _coerce_one(raw: MessageInput, index: int, max_chars: int) -> Message:
             f"messages[{index}] has {len(content)} characters, over the limit of {max_chars}; "
             "split it or raise CONFIDANTE_MAX_MESSAGE_CHARS."
         )
+    valid_unicode(content, f"messages[{index}] content")
+    for field in ("id", "name"):
+        if data.get(field) is not None:
+            validate_id(data[field], f"messages[{index}].{field}")
     try:
         message = Message.model_validate(data)
     except ValidationError as exc:
@@ -292,13 +316,36 @@ def stamp(message: Message, *, default_time: datetime) -> Message:
     )
 
 
+MAX_ID_CHARS = 200  # user ids, message ids, speaker names, interaction and memory ids
+
+
+def valid_unicode(text: str, what: str) -> str:
+    """``text``, if it can be stored and sent as UTF-8: no lone surrogates (``"\ud800"``).
+
+    The error never repeats ``text``: an error body holding a lone surrogate cannot be sent.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidMessageError(
+            f"{what} is not valid Unicode: a lone surrogate at character {exc.start}; send "
+            "text as UTF-8."
+        ) from None
+    return text
+
+
+def validate_id(value: object, what: str) -> str:
+    """An id or name: a non-empty string of valid Unicode, at most ``MAX_ID_CHARS`` long."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidMessageError(f"{what} must be a non-empty string.")
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidMessageError(f"{what} is longer than {MAX_ID_CHARS} characters.")
+    return valid_unicode(value, what)
+
+
 def validate_user_id(user_id: object) -> str:
-    """User ids are non-empty strings of at most 200 characters."""
-    if not isinstance(user_id, str) or not user_id.strip():
-        raise InvalidMessageError("user_id must be a non-empty string.")
-    if len(user_id) > 200:
-        raise InvalidMessageError("user_id is longer than 200 characters.")
-    return user_id
+    """User ids are non-empty strings of valid Unicode, at most 200 characters."""
+    return validate_id(user_id, "user_id")
 
 
 class Profile(BaseModel):

@@ -50,6 +50,8 @@ from confidante.records import (
     new_id,
     stamp,
     utc_now,
+    valid_unicode,
+    validate_id,
     validate_user_id,
 )
 from confidante.training.forget import forget_user_adapters
@@ -333,8 +335,18 @@ class AsyncAssistant:
         user_id = validate_user_id(user_id)
         if not isinstance(query, str) or not query.strip():
             raise InvalidMessageError("query must be a non-empty string.")
-        if not isinstance(k, int) or k < 1:
-            raise InvalidMessageError("k must be a positive integer.")
+        limit = self.settings.max_query_chars
+        if len(query) > limit:
+            raise InvalidMessageError(
+                f"query has {len(query)} characters, over the limit of {limit}; shorten it or "
+                "raise CONFIDANTE_MAX_QUERY_CHARS."
+            )
+        valid_unicode(query, "query")
+        most = self.settings.max_recall_k
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= most:
+            raise InvalidMessageError(
+                f"k must be an integer from 1 to {most} (CONFIDANTE_MAX_RECALL_K)."
+            )
         return await self._recall(user_id, query, k, frozenset())
 
     async def _recall(
@@ -442,6 +454,7 @@ class AsyncAssistant:
         ``forget``; the memory is no longer recalled or shown.
         """
         user_id = validate_user_id(user_id)
+        memory_id = validate_id(memory_id, "memory_id")
         async with self._lock(user_id):
             removed = await asyncio.to_thread(self.memory.delete, user_id, [memory_id])
             if memory_id.startswith(FACT_PREFIX):
