@@ -6,6 +6,7 @@ and callers may reach it from worker threads (``asyncio.to_thread``).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,9 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         try:
+            if self.path != ":memory:" and not Path(self.path).exists():
+                # Owner only (0600); SQLite gives its -wal and -shm files the same mode.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
             for pragma in (
@@ -33,7 +37,7 @@ class Database:
                 "PRAGMA busy_timeout=5000",
             ):
                 self._conn.execute(pragma)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"Cannot open the database at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
 

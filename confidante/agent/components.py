@@ -49,10 +49,18 @@ class Components:
     owned_llm: ChatLLM | None = None
 
 
+PRIVATE_DIR = 0o700
+
+
 def ensure_writable(data_dir: Path) -> Path:
-    """Create ``data_dir`` if needed and prove it can be written."""
+    """Create ``data_dir`` if needed, for its owner only (0700), and prove it can be written.
+
+    An existing data dir is narrowed to 0700 too: it holds people's life stories.
+    """
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        if data_dir.stat().st_mode & 0o077:
+            data_dir.chmod(PRIVATE_DIR)
         probe = data_dir / ".write-test"
         probe.write_text("ok")
         probe.unlink()

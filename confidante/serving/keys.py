@@ -97,7 +97,7 @@ class KeyStore:
     @classmethod
     def open(cls, data_dir: Path) -> KeyStore:
         """The key store in ``data_dir/confidante.db`` (the assistant's database file)."""
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner only, as the assistant's
         return cls(Database(data_dir / "confidante.db"))
 
     def create(

@@ -37,6 +37,9 @@ def row_key(row: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
 
 
+PRIVATE_FILE = 0o600
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -44,7 +47,9 @@ def _sha256(path: Path) -> str:
 def _write_durably(path: Path, text: str) -> None:
     """Write ``path`` through a temporary file and an atomic replace, flushed to disk."""
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
+    # Owner only: training rows are a person's words.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with open(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
