@@ -1,8 +1,11 @@
-"""Forget means gone, byte for byte: after ``forget`` (and after reopening), no file under the
-data dir holds the user's text, ids or the raw float32 bytes of their vectors."""
+"""Forget means gone, byte for byte: after ``forget`` no file of Confidante's holds the user's
+text, ids or the raw float32 bytes of their vectors, and after a restart no file of Chroma's
+does either (Chroma's store is scrubbed before Chroma opens it)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +51,22 @@ def files_holding(root: Path, markers: list[bytes]) -> dict[str, list[bytes]]:
     return found
 
 
+RESTART = """
+import sys
+from pathlib import Path
+from confidante import Assistant, Settings
+from confidante.testing import HashEmbedder, ScriptedLLM
+settings = Settings(data_dir=Path(sys.argv[1]), cache_dir=Path(sys.argv[2]))
+with Assistant.open(settings=settings, llm=ScriptedLLM(), embeddings=HashEmbedder()) as a:
+    assert a.recall("victim", "locker code") == []
+    found = [r.text for r in a.recall("bystander", "hive 7", k=3)]
+    assert found and found[0].endswith("hive 7"), found
+    if sys.argv[3:] == ["write"]:  # the store still takes writes after the scrub
+        a.observe("victim", [{"role": "user", "content": "A fresh start in a new town"}])
+        assert a.recall("victim", "fresh start")
+"""
+
+
 def test_forget_leaves_no_text_id_or_vector_byte_on_disk(settings: Settings):
     settings = settings.model_copy(
         update={"distill_min_examples": 1, "distill_validation_fraction": 0.0}
@@ -60,15 +79,18 @@ def test_forget_leaves_no_text_id_or_vector_byte_on_disk(settings: Settings):
     with Assistant.open(settings=settings, llm=ScriptedLLM(), embeddings=HashEmbedder()) as a:
         assert a.recall("victim", "locker code")
         a.forget("victim")
-        assert files_holding(root, victim) == {}
+        outside_chroma = {k: v for k, v in files_holding(root, victim).items() if "chroma" not in k}
+        assert outside_chroma == {}  # the database, batches and adapters at once
         assert a.recall("bystander", "bees hive")  # the others' vectors still answer
-    assert files_holding(root, victim) == {}
+    restart = [sys.executable, "-c", RESTART, str(root), str(settings.cache_dir)]
+    done = subprocess.run(restart, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert files_holding(root, victim) == {}  # Chroma's files too, after the restart
     folders_after = {p.name for p in chroma.iterdir() if p.is_dir()}
     assert len(folders_after) == len(folders_before) - 1  # the victim's index folder is gone
-    with Assistant.open(settings=settings, llm=ScriptedLLM(), embeddings=HashEmbedder()) as a:
-        assert a.recall("victim", "locker code") == []
-        assert [r.text for r in a.recall("bystander", "hive 7", k=3)][0].endswith("hive 7")
-        a.observe("victim", [{"role": "user", "content": "A fresh start in a new town"}])
-        assert a.recall("victim", "fresh start")
+    # In another process again: this one's Chroma stays open until it exits (as a restarted
+    # server's would be its only one).
+    again = subprocess.run([*restart, "write"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
     assert files_holding(root, victim) == {}
     assert files_holding(root, bystander)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Sequence
 from contextlib import closing
@@ -45,6 +44,8 @@ def use_write_ahead_log(path: Path) -> None:
             return
         _opened.add(path)
     path.mkdir(parents=True, exist_ok=True)
+    if (path / "chroma.sqlite3").exists():
+        scrub_forgotten(path)
     try:
         with closing(sqlite3.connect(path / "chroma.sqlite3")) as conn:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -53,50 +54,39 @@ def use_write_ahead_log(path: Path) -> None:
         logger.warning("Chroma's store at %s stays in rollback-journal mode: %s", path, exc)
 
 
-# Run in a child process: this one must not open Chroma's SQLite file beside Chroma (see
-# ``use_write_ahead_log``). Drops what Chroma keeps of a deleted collection's log, rebuilds the
-# file without free pages, folds the write-ahead log in and truncates it, so no deleted row
-# stays readable on disk; prints the vector segments still in use, one per line.
-_SCRUB = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
-conn.execute("PRAGMA secure_delete=ON")
-topic = "%/" + sys.argv[2]
-conn.execute("DELETE FROM embeddings_queue WHERE topic LIKE ?", (topic,))
-conn.execute("VACUUM")
-busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-if busy:
-    sys.exit("the write-ahead log is in use; forget again to finish")
-for (segment,) in conn.execute("SELECT id FROM segments WHERE scope = 'VECTOR'"):
-    print(segment)
-"""
+FORGOTTEN = ".forgotten"  # ids of deleted collections whose traces are still to be scrubbed
 _SEGMENT_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def scrub_deleted(path: Path, collection_id: str) -> None:
-    """Leave no trace of a deleted collection in the Chroma store at ``path``.
+def scrub_forgotten(path: Path) -> None:
+    """Leave no trace of deleted collections in the Chroma store at ``path``.
 
-    Chroma's ``delete_collection`` leaves its vectors and ids in the SQLite log and free pages,
-    and its index folder (``data_level0.bin``...) on disk. Folders of no live segment go too,
-    also those an earlier forget left behind.
+    Chroma's ``delete_collection`` leaves a collection's vectors and ids in its SQLite log and
+    free pages, and its index folder (``data_level0.bin``...) on disk. Rewriting the file under
+    a running Chroma broke its next write, so ``delete`` only records the collection, and this
+    runs before Chroma opens the store: drop the log rows, rebuild the file without free
+    pages, truncate the write-ahead log, remove the folders of no live index.
     """
+    pending = path / FORGOTTEN
+    if not pending.exists():
+        return
+    collection_ids = pending.read_text().split()
     try:
-        done = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _SCRUB, str(path / "chroma.sqlite3"), collection_id],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StorageError(f"Could not scrub the vector store at {path}: {exc}") from exc
-    if done.returncode != 0:
-        why = done.stderr.strip().splitlines()[-1:] or ["unknown error"]
-        raise StorageError(f"Could not scrub the vector store at {path}: {why[0]}")
-    live = set(done.stdout.split())
+        with closing(sqlite3.connect(path / "chroma.sqlite3", isolation_level=None)) as conn:
+            conn.execute("PRAGMA secure_delete=ON")
+            for collection_id in collection_ids:
+                conn.execute(
+                    "DELETE FROM embeddings_queue WHERE topic LIKE ?", ("%/" + collection_id,)
+                )
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            live = {row[0] for row in conn.execute("SELECT id FROM segments")}
+    except sqlite3.Error as exc:
+        raise StorageError(f"Could not scrub forgotten users from {path}: {exc}") from exc
     for folder in path.iterdir():
         if folder.is_dir() and _SEGMENT_FOLDER.match(folder.name) and folder.name not in live:
             shutil.rmtree(folder, ignore_errors=True)
+    pending.unlink()
 
 
 def collection_name(user_id: str) -> str:
@@ -204,7 +194,10 @@ class ChromaVectorIndex:
             except Exception:  # nothing stored for this user: nothing to delete
                 return
             self._missing.add(name)
-            scrub_deleted(self._path, collection_id)
+            with (self._path / FORGOTTEN).open("a") as pending:  # scrubbed at the next open
+                pending.write(collection_id + "\n")
+                pending.flush()
+                os.fsync(pending.fileno())
 
     def count(self, user_id: str) -> int:
         """How many vectors the user has."""
