@@ -16,6 +16,9 @@ from typing import Any
 
 from confidante.errors import StorageError
 
+PRIVATE_DIR = 0o700  # what Confidante creates is for its owner only
+PRIVATE_FILE = 0o600
+
 
 class Database:
     """A thread-safe SQLite connection with the pragmas Confidante relies on."""
@@ -25,7 +28,7 @@ class Database:
         try:
             if self.path != ":memory:" and not Path(self.path).exists():
                 # Owner only (0600); SQLite gives its -wal and -shm files the same mode.
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
             for pragma in (

@@ -216,7 +216,7 @@ class Feedback(BaseModel):
     @field_validator("interaction_id", "user_id")
     @classmethod
     def _valid_id(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.field_name == "user_id":
+        if value is None:  # user_id only: interaction_id is a str by now
             return None
         try:
             return validate_id(value, str(info.field_name))

@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from confidante.agent.learning import Learner
 from confidante.config import Settings
-from confidante.database import Database
+from confidante.database import PRIVATE_DIR, Database
 from confidante.errors import DataDirNotWritableError, InvalidInputError
 from confidante.extraction.base import FactExtractor
 from confidante.extraction.llm import LLMFactExtractor
@@ -47,9 +47,6 @@ class Components:
     distiller: Distiller | None = None
     user_adapters: UserAdapters | None = None
     owned_llm: ChatLLM | None = None
-
-
-PRIVATE_DIR = 0o700
 
 
 def ensure_writable(data_dir: Path) -> Path:

@@ -27,16 +27,11 @@ _opened: set[Path] = set()
 _opened_lock = threading.Lock()
 
 
-def use_write_ahead_log(path: Path) -> None:
-    """Put Chroma's SQLite file in WAL mode (it persists in the file) before Chroma opens it.
+def prepare_store(path: Path) -> None:
+    """Ready the Chroma store at ``path`` before Chroma first opens it in this process.
 
-    Chroma keeps SQLite's default rollback journal: four fsyncs per write, during which its
-    Rust code holds the GIL, so every Python thread of the process stops (an upsert took 24 ms
-    on the bench machine's disk; 5.6 ms in WAL mode, one fsync per commit).
-
-    Only before Chroma first opens the file in this process: Chroma links its own SQLite, and
-    closing a second library's handle on a file drops the process's POSIX locks on it, which
-    broke Chroma's next write.
+    Only then: Chroma links its own SQLite, and closing a second library's handle on a file
+    drops the process's POSIX locks on it, which broke Chroma's next write.
     """
     path = path.resolve()
     with _opened_lock:
@@ -46,6 +41,16 @@ def use_write_ahead_log(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     if (path / "chroma.sqlite3").exists():
         scrub_forgotten(path)
+    use_write_ahead_log(path)
+
+
+def use_write_ahead_log(path: Path) -> None:
+    """Put Chroma's SQLite file in WAL mode (it persists in the file); see ``prepare_store``.
+
+    Chroma keeps SQLite's default rollback journal: four fsyncs per write, during which its
+    Rust code holds the GIL, so every Python thread of the process stops (an upsert took 24 ms
+    on the bench machine's disk; 5.6 ms in WAL mode, one fsync per commit).
+    """
     try:
         with closing(sqlite3.connect(path / "chroma.sqlite3")) as conn:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -64,8 +69,8 @@ def scrub_forgotten(path: Path) -> None:
     Chroma's ``delete_collection`` leaves a collection's vectors and ids in its SQLite log and
     free pages, and its index folder (``data_level0.bin``...) on disk. Rewriting the file under
     a running Chroma broke its next write, so ``delete`` only records the collection, and this
-    runs before Chroma opens the store: drop the log rows, rebuild the file without free
-    pages, truncate the write-ahead log, remove the folders of no live index.
+    runs before Chroma opens the store (``prepare_store``): drop the log rows, rebuild the file
+    without free pages, truncate the write-ahead log, remove the folders of no live index.
     """
     pending = path / FORGOTTEN
     if not pending.exists():
@@ -115,7 +120,7 @@ class ChromaVectorIndex:
             from chromadb.config import Settings as ChromaSettings
 
             try:
-                use_write_ahead_log(self._path)
+                prepare_store(self._path)
                 self._client_api = chromadb.PersistentClient(
                     path=str(self._path),
                     settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),

@@ -39,11 +39,7 @@ def host_name(authority: str) -> str:
 def loopback_origin(origin: str) -> bool:
     """Whether an ``Origin`` header names a loopback site (``null`` does not)."""
     parsed = urlsplit(origin)
-    try:
-        name = parsed.hostname
-    except ValueError:
-        return False
-    return parsed.scheme in ("http", "https") and name is not None and is_loopback(name)
+    return parsed.scheme in ("http", "https") and is_loopback(host_name(parsed.netloc))
 
 
 class LoopbackOnly:

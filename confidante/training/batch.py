@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from confidante.database import PRIVATE_FILE
 from confidante.errors import CorruptBatchError
 from confidante.training.formats import KINDS, SPLITS, Example, split_of
 
@@ -35,9 +36,6 @@ def file_name(kind: str, split: str) -> str:
 def row_key(row: dict[str, Any]) -> str:
     """The sha256 of a row's canonical JSON: how the manifest names a row."""
     return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
-
-
-PRIVATE_FILE = 0o600
 
 
 def _sha256(path: Path) -> str:
