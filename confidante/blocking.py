@@ -41,7 +41,9 @@ class AsyncMemoryAPI(Protocol):
 
     async def rate(self, feedback: Feedback) -> Rating: ...
 
-    async def memories(self, user_id: str) -> list[Recollection]: ...
+    async def memories(
+        self, user_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> list[Recollection]: ...
 
     async def delete_memory(self, user_id: str, memory_id: str) -> None: ...
 
@@ -110,9 +112,11 @@ class Blocking(Generic[InnerT]):
         """See ``AsyncAssistant.rate``."""
         return self._run(self.inner.rate(feedback))
 
-    def memories(self, user_id: str) -> list[Recollection]:
+    def memories(
+        self, user_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> list[Recollection]:
         """See ``AsyncAssistant.memories``."""
-        return self._run(self.inner.memories(user_id))
+        return self._run(self.inner.memories(user_id, limit=limit, after=after))
 
     def delete_memory(self, user_id: str, memory_id: str) -> None:
         """See ``AsyncAssistant.delete_memory``."""

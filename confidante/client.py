@@ -173,10 +173,22 @@ class AsyncClient:
         }
         return Rating.model_validate(await self._call("POST", "/v1/feedback", json=body))
 
-    async def memories(self, user_id: str) -> list[Recollection]:
-        """See ``AsyncAssistant.memories``."""
-        found = await self._call("GET", "/v1/memories", params={"user": user_id})
-        return [Recollection.model_validate(r) for r in found["data"]]
+    async def memories(
+        self, user_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> list[Recollection]:
+        """See ``AsyncAssistant.memories``; without ``limit``, every page is fetched in turn."""
+        params: dict[str, str | int] = {"user": user_id}
+        if limit is not None:
+            params["limit"] = limit
+        found: list[Recollection] = []
+        while True:
+            if after is not None:
+                params["after"] = after
+            page = await self._call("GET", "/v1/memories", params=params)
+            found += [Recollection.model_validate(r) for r in page["data"]]
+            if limit is not None or not page.get("has_more") or not found:
+                return found
+            after = found[-1].id
 
     async def delete_memory(self, user_id: str, memory_id: str) -> None:
         """See ``AsyncAssistant.delete_memory``."""

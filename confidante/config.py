@@ -49,7 +49,15 @@ class Settings(BaseSettings):
         default=2_000, description="Longest accepted recall query, in characters."
     )
     max_recall_k: PositiveInt = Field(default=100, description="Most memories one recall returns.")
+    max_page_size: PositiveInt = Field(
+        default=1_000, description="Most memories one page of memories() returns."
+    )
 
+    cached_users: PositiveInt = Field(
+        default=256,
+        description="Users whose indexes and graphs stay in memory; the least recently served "
+        "beyond that are dropped and loaded again from disk when next needed.",
+    )
     context_token_budget: PositiveInt = Field(
         default=1_024,
         description="Prompt tokens in all; the turn goes in whole, context fills the rest.",
@@ -139,6 +147,12 @@ class Settings(BaseSettings):
     )
     server_max_body_bytes: PositiveInt = Field(
         default=1_000_000, description="Largest accepted HTTP request body, in bytes (else 413)."
+    )
+    server_request_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest a request may take before its response starts (else 504); a "
+        "stream, once started, is bounded by llm_timeout_s per token instead.",
     )
     server_max_messages: PositiveInt = Field(
         default=256, description="Most messages in one HTTP chat request (else 400)."

@@ -30,6 +30,7 @@ exactly these to 4xx and anything else to a sanitized 500::
     ├── PermissionDeniedError        the API key may not act for that user (or, in local
     │                                mode, the request's Host or Origin is not loopback)
     ├── RateLimitExceededError       the key's requests per minute are used up (HTTP 429)
+    ├── RequestTimeoutError          the server did not finish a request in time (HTTP 504)
     ├── InsecureBindError            asked to serve without auth beyond loopback or with keys
     └── RemoteError                  the server was unreachable or answered unexpectedly
 
@@ -143,6 +144,10 @@ class RateLimitExceededError(ConfidanteError):
     """The API key made more requests in the last minute than its limit allows."""
 
     retry_after_s: int | None = None  # when known: the seconds until a request is admitted
+
+
+class RequestTimeoutError(ConfidanteError):
+    """The server gave up on a request that ran past ``Settings.server_request_timeout_s``."""
 
 
 class InsecureBindError(ConfidanteError):

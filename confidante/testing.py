@@ -130,3 +130,7 @@ class HashEmbedder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """A unit vector for the query."""
         return self._embed(text)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """At once, in the event loop: a worker thread would cost more than hashing a query."""
+        return self._embed(text)

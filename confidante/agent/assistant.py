@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self
 
@@ -36,6 +38,7 @@ from confidante.llm.base import (
     TokenCounter,
     approximate_tokens,
 )
+from confidante.memory.documents import Document
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
     ChatMessages,
@@ -86,7 +89,11 @@ class AsyncAssistant:
             self.llm.count_tokens if isinstance(self.llm, TokenCounter) else approximate_tokens
         )
         # One learner at a time per user keeps graph reconciliation ordered.
-        self._user_locks: dict[str, asyncio.Lock] = {}
+        # Held only while in use, so users never served again leave nothing behind.
+        self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._learning = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confidante-learn")
 
     @classmethod
     def open(
@@ -126,8 +133,12 @@ class AsyncAssistant:
     async def _learn(self, user_id: str, stored: list[Message]) -> None:
         """Learn from stored messages; the LLM step (if any) never raises, so turns are kept."""
         extracted = await self.learner.extract(stored)
-        # In the event loop, not a worker thread: see _recall.
-        self._learn_now(user_id, stored, extracted)
+        # Extraction rules and embedding can take seconds for a large import: in the event
+        # loop, every other request would wait that long. One thread learns, in call order,
+        # as the event loop did; the user's lock keeps their turns in order.
+        await asyncio.get_running_loop().run_in_executor(
+            self._learning, self._learn_now, user_id, stored, extracted
+        )
 
     def _learn_now(
         self,
@@ -174,7 +185,10 @@ class AsyncAssistant:
 
     async def _prompt(self, user_id: str, earlier: list[Message], turn: list[Message]) -> Prompt:
         """Retrieve profile, recollections and history, and fit them into the prompt."""
+        # A long message's question is most often at its end; ranking the whole of one at the
+        # message limit would cost far more than its last query's worth says.
         query = next(m.content for m in reversed(turn) if m.role == "user")
+        query = query[-self.settings.max_query_chars :]
         history = earlier or self.journal.recent_messages(user_id, self.settings.history_messages)
         profile = self._profile_context(user_id)
         # What the prompt already holds (history, profile facts) is not recalled twice.
@@ -352,12 +366,12 @@ class AsyncAssistant:
     async def _recall(
         self, user_id: str, query: str, k: int, exclude: frozenset[str]
     ) -> list[Recollection]:
-        # Run here, not in a worker thread: it is a few milliseconds of Python under the GIL, so
-        # a thread gains no parallelism, and handing it over and back while other requests hold
-        # the GIL cost more than the work itself (32 paced clients, scripted model: p95 overhead
-        # 35-63 ms through threads, 8-10 ms here; see bench/serving.py --generation-ms).
+        # Ranking runs here: a few milliseconds of Python under the GIL, which a worker thread
+        # could not run alongside and whose hand-over costs more than the work (bench/serving.py).
+        # The query's embedding is the heavy part; arecall hands it to the embedder's own
+        # async path (a worker thread, where the model releases the GIL).
         related = related_sources(self.graph, user_id, query, limit=RELATED_LIMIT)
-        found = self.memory.recall(user_id, query, k, exclude=exclude, related=related)
+        found = await self.memory.arecall(user_id, query, k, exclude=exclude, related=related)
         return [self._with_validity(user_id, r) for r in found]
 
     def _with_validity(self, user_id: str, recollection: Recollection) -> Recollection:
@@ -428,10 +442,20 @@ class AsyncAssistant:
             raise InvalidInputError(f"opted_out must be True or False; got {opted_out!r}.")
         self.journal.set_training_opt_out(user_id, opted_out, at=utc_now())
 
-    async def memories(self, user_id: str) -> list[Recollection]:
-        """Every memory held for ``user_id`` (messages and facts), oldest first."""
+    async def memories(
+        self, user_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> list[Recollection]:
+        """The memories held for ``user_id`` (messages and facts), oldest first.
+
+        Every one by default; with ``limit``, at most that many (up to
+        ``Settings.max_page_size``), those after the memory id ``after`` when it is given:
+        pass the last id of one page to get the next.
+        """
         user_id = validate_user_id(user_id)
-        documents = self.memory.documents.all(user_id)
+        if limit is None and after is None:
+            documents = self.memory.documents.all(user_id)
+        else:
+            documents = self._memory_page(user_id, limit, after)
         return [
             self._with_validity(
                 user_id,
@@ -446,6 +470,24 @@ class AsyncAssistant:
             )
             for d in documents
         ]
+
+    def _memory_page(self, user_id: str, limit: int | None, after: str | None) -> list[Document]:
+        most = self.settings.max_page_size
+        if limit is None:
+            limit = most
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= most:
+            raise InvalidInputError(
+                f"limit must be an integer from 1 to {most} (CONFIDANTE_MAX_PAGE_SIZE); "
+                f"got {limit!r}."
+            )
+        if after is not None:
+            after = validate_id(after, "after")
+        page = self.memory.documents.page(user_id, after=after, limit=limit)
+        if page is None:
+            raise UnknownMemoryError(
+                f"User {user_id!r} has no memory with id {after!r} to list the memories after."
+            )
+        return page
 
     async def delete_memory(self, user_id: str, memory_id: str) -> None:
         """Delete one memory; a fact memory leaves the profile too.
@@ -488,7 +530,9 @@ class AsyncAssistant:
     async def export(self, user_id: str) -> dict[str, Any]:
         """Everything held about ``user_id``, as JSON-ready data."""
         user_id = self._require_user(user_id)
-        return export_user(
+        # A long history takes a while to gather: in a thread, other requests go on meanwhile.
+        return await asyncio.to_thread(
+            export_user,
             user_id,
             journal=self.journal,
             graph=self.graph,
@@ -520,6 +564,7 @@ class AsyncAssistant:
 
     async def close(self) -> None:
         """Flush and close the stores."""
+        await asyncio.to_thread(self._learning.shutdown)  # learning under way ends first
         await asyncio.to_thread(self.memory.close)  # writes vectors still buffered
         closer = getattr(self._owned_llm, "aclose", None)
         self._owned_llm = None

@@ -75,10 +75,10 @@ def _default_embeddings(settings: Settings) -> Embeddings:
     return SentenceTransformerEmbeddings(settings.embedding_model_dir)
 
 
-def _default_vectors(root: Path) -> VectorIndex:
+def _default_vectors(root: Path, cached_users: int) -> VectorIndex:
     from confidante.memory.chroma import ChromaVectorIndex
 
-    return ChromaVectorIndex(root / "chroma")
+    return ChromaVectorIndex(root / "chroma", cached_users=cached_users)
 
 
 def _default_extractor() -> FactExtractor:
@@ -114,7 +114,7 @@ def build_components(
 
         llm = owned_llm = open_llm(settings)
     embeddings = _default_embeddings(settings) if embeddings is None else embeddings
-    vectors = _default_vectors(root) if vectors is None else vectors
+    vectors = _default_vectors(root, settings.cached_users) if vectors is None else vectors
     extractor = _default_extractor() if extractor is None else extractor
     llm_extractor = (
         LLMFactExtractor(extraction_llm or llm, fallback=extractor)
@@ -123,8 +123,9 @@ def build_components(
     )
     database = Database(root / "confidante.db")
     journal = Journal(database)
-    memory = HybridMemory(DocumentStore(database), vectors, embeddings)
-    graph = KnowledgeGraph(FactStore(database))
+    cached = settings.cached_users
+    memory = HybridMemory(DocumentStore(database), vectors, embeddings, cached_users=cached)
+    graph = KnowledgeGraph(FactStore(database), cached_users=cached)
     personal = settings.personal_adapters and isinstance(llm, AdapterLoadingLLM)
     return Components(
         settings=settings,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from confidante.graph.schema import PREDICATES, SELF, FactCandidate
 from confidante.graph.store import FactStore
+from confidante.memory.cache import UserCache
 from confidante.records import Fact, new_id
 
 if TYPE_CHECKING:
@@ -71,23 +72,24 @@ def _names_value(fact: Fact, candidate: FactCandidate) -> bool:
 class KnowledgeGraph:
     """Facts per user, reconciled over time, with a lazily built NetworkX view."""
 
-    def __init__(self, store: FactStore) -> None:
+    def __init__(self, store: FactStore, *, cached_users: int = 256) -> None:
         self._store = store
-        self._graphs: dict[str, nx.MultiDiGraph] = {}
+        self._graphs: UserCache[nx.MultiDiGraph] = UserCache(cached_users)
         self._lock = threading.RLock()
 
     def graph(self, user_id: str) -> nx.MultiDiGraph:
         """The user's graph, loaded from the store on first use."""
         with self._lock:
-            if user_id not in self._graphs:
-                import networkx as nx  # slow import: only once a graph is needed
+            return self._graphs.load(user_id, lambda: self._load(user_id))
 
-                graph = nx.MultiDiGraph(user_id=user_id, facts={})
-                graph.add_node(SELF, label=SELF, aliases={SELF})
-                for fact in self._store.facts(user_id):
-                    _add_edge(graph, fact)
-                self._graphs[user_id] = graph
-            return self._graphs[user_id]
+    def _load(self, user_id: str) -> nx.MultiDiGraph:
+        import networkx as nx  # slow import: only once a graph is needed
+
+        graph = nx.MultiDiGraph(user_id=user_id, facts={})
+        graph.add_node(SELF, label=SELF, aliases={SELF})
+        for fact in self._store.facts(user_id):
+            _add_edge(graph, fact)
+        return graph
 
     def facts(self, user_id: str, *, current_only: bool = False) -> list[Fact]:
         """The user's facts in the order learned; only the ones still true if asked.
@@ -97,7 +99,7 @@ class KnowledgeGraph:
         should not cost building one.
         """
         with self._lock:
-            graph = self._graphs.get(user_id)
+            graph = self._graphs.peek(user_id)
             facts: list[Fact] = (
                 self._store.facts(user_id) if graph is None else list(graph.graph["facts"].values())
             )
@@ -204,7 +206,7 @@ class KnowledgeGraph:
         """Delete every fact of the user and drop the cached graph."""
         with self._lock:
             self._store.delete_user(user_id)
-            self._graphs.pop(user_id, None)
+            self._graphs.pop(user_id)
 
 
 def _close(fact: Fact, obs: Observation) -> Fact:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from confidante.errors import StorageError
+from confidante.memory.cache import UserCache
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -106,11 +107,12 @@ class ChromaVectorIndex:
     assistant (the profile, the export, a key check) never touches a vector.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, cached_users: int = 256) -> None:
         self._path = path
         self._client_api: ClientAPI | None = None
-        self._collections: dict[str, Any] = {}
-        self._missing: set[str] = set()
+        # Collection handles, and names known to have none; both bounded (handles reopen).
+        self._collections: UserCache[Any] = UserCache(cached_users)
+        self._missing: UserCache[bool] = UserCache(cached_users)
         self._lock = threading.Lock()
 
     def _client(self) -> ClientAPI:
@@ -132,8 +134,8 @@ class ChromaVectorIndex:
     def _collection(self, user_id: str, *, create: bool) -> Any | None:
         name = collection_name(user_id)
         with self._lock:
-            if name in self._collections:
-                return self._collections[name]
+            if (held := self._collections.get(name)) is not None:
+                return held
             if create:
                 col = self._client().get_or_create_collection(
                     name, embedding_function=None, metadata={"hnsw:space": "cosine"}
@@ -146,11 +148,10 @@ class ChromaVectorIndex:
                 except Exception:  # NotFoundError in 1.x, ValueError in older releases
                     # Remembered: a failed lookup costs a millisecond, and this index is the
                     # only writer of its store (Chroma's persistent client is one process's).
-                    self._missing.add(name)
+                    self._missing.load(name, lambda: True)
                     return None
-            self._missing.discard(name)
-            self._collections[name] = col
-            return col
+            self._missing.pop(name)
+            return self._collections.load(name, lambda: col)
 
     def add(self, user_id: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
         """Store (or replace) vectors under ``ids``."""
@@ -191,14 +192,14 @@ class ChromaVectorIndex:
             return
         name = collection_name(user_id)
         with self._lock:
-            self._collections.pop(name, None)
+            self._collections.pop(name)
             client = self._client()  # a store that cannot open is an error, not "nothing here"
             try:
                 collection_id = str(client.get_collection(name, embedding_function=None).id)
                 client.delete_collection(name)
             except Exception:  # nothing stored for this user: nothing to delete
                 return
-            self._missing.add(name)
+            self._missing.load(name, lambda: True)
             with (self._path / FORGOTTEN).open("a") as pending:  # scrubbed at the next open
                 pending.write(collection_id + "\n")
                 pending.flush()

@@ -142,6 +142,25 @@ class DocumentStore:
         rows = self._db.query("SELECT * FROM documents WHERE user_id = ? ORDER BY seq", (user_id,))
         return [_document_from_row(r) for r in rows]
 
+    def page(self, user_id: str, *, after: str | None, limit: int) -> list[Document] | None:
+        """Up to ``limit`` documents indexed after ``after`` (from the first when None), in order.
+
+        ``None`` when ``after`` names no document of the user's.
+        """
+        start = 0
+        if after is not None:
+            rows = self._db.query(
+                "SELECT seq FROM documents WHERE user_id = ? AND doc_id = ?", (user_id, after)
+            )
+            if not rows:
+                return None
+            start = rows[0]["seq"]
+        rows = self._db.query(
+            "SELECT * FROM documents WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (user_id, start, limit),
+        )
+        return [_document_from_row(r) for r in rows]
+
     def export(self, user_id: str) -> list[dict[str, Any]]:
         """Every document of the user as JSON-ready data."""
         return [

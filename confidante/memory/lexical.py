@@ -19,6 +19,9 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
+# A query's rarest terms carry its BM25 score; past this many, a long query's common words
+# would cost a pass over most postings each and change little.
+MAX_QUERY_TERMS = 32
 
 
 def keywords(text: str) -> list[str]:
@@ -76,16 +79,17 @@ class LexicalIndex:
         self._total += count
 
     def scores(self, query: Iterable[str]) -> dict[int, float]:
-        """BM25 score of every document that shares a term with ``query``."""
+        """BM25 score of every document that shares a term with ``query``.
+
+        Only the query's ``MAX_QUERY_TERMS`` rarest terms count.
+        """
         n = len(self._lengths)
         if not n:
             return {}
         average = max(self._total / n, 1e-9)
         result: dict[int, float] = defaultdict(float)
-        for term in set(query):
-            posting = self._postings.get(term)
-            if not posting:
-                continue
+        postings = [p for term in set(query) if (p := self._postings.get(term))]
+        for posting in sorted(postings, key=len)[:MAX_QUERY_TERMS]:
             idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
             for number, tf in posting.items():
                 norm = self.k1 * (1 - self.b + self.b * self._lengths[number] / average)

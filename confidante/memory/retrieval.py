@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from confidante.memory import ranking
+from confidante.memory.cache import UserCache
 from confidante.memory.documents import Document, DocumentStore
 from confidante.memory.lexical import LexicalIndex, terms
 from confidante.memory.pending import VectorBuffer
@@ -98,6 +99,17 @@ class _UserIndex:
         self.last_time = doc.created_at or self.last_time
 
 
+@dataclass(frozen=True)
+class _Query:
+    """A query read against one user's index, before it is embedded."""
+
+    user_id: str
+    index: _UserIndex
+    text: str
+    unnamed: str  # without the names of speakers it mentions
+    speaker: str | None  # the one speaker it is about, if any
+
+
 class HybridMemory:
     """Indexes documents for a user and recalls the ones that fit a query.
 
@@ -114,12 +126,14 @@ class HybridMemory:
         *,
         episode_gap: timedelta = timedelta(minutes=30),
         write_delay: float = 1.0,
+        cached_users: int = 256,
     ) -> None:
         self.documents = documents
         self.vectors = vectors
         self.embeddings = embeddings
         self.episode_gap = episode_gap
-        self._indexes: dict[str, _UserIndex] = {}
+        # Each user's in-memory index (BM25, episodes, speakers), rebuilt from SQLite if dropped.
+        self._indexes: UserCache[_UserIndex] = UserCache(cached_users)
         self._lock = threading.RLock()
         self._buffer = VectorBuffer(
             vectors, on_flushed=documents.vectors_written, delay=write_delay
@@ -130,12 +144,13 @@ class HybridMemory:
 
     def _index(self, user_id: str) -> _UserIndex:
         with self._lock:
-            if user_id not in self._indexes:
-                index = _UserIndex(self.episode_gap)
-                for doc in self.documents.all(user_id):
-                    index.add(doc)
-                self._indexes[user_id] = index
-            return self._indexes[user_id]
+            return self._indexes.load(user_id, lambda: self._load_index(user_id))
+
+    def _load_index(self, user_id: str) -> _UserIndex:
+        index = _UserIndex(self.episode_gap)
+        for doc in self.documents.all(user_id):
+            index.add(doc)
+        return index
 
     def index(self, user_id: str, documents: Sequence[Document]) -> list[Document]:
         """Make documents recallable; ones already indexed are skipped. Returns the new ones."""
@@ -156,9 +171,9 @@ class HybridMemory:
         # Their vectors are marked unwritten in the same transaction, then buffered.
         with self._lock:
             added = self.documents.add(user_id, fresh, vectors_unwritten=True)
-            if user_id in self._indexes:
+            if (loaded := self._indexes.peek(user_id)) is not None:
                 for doc in added:
-                    self._indexes[user_id].add(doc)
+                    loaded.add(doc)
             self._buffer.add(user_id, [d.doc_id for d in added], [vectors[d.doc_id] for d in added])
         return added
 
@@ -186,27 +201,68 @@ class HybridMemory:
         ``related`` ranks message ids found another way (the knowledge graph's facts about the
         people the query names, best first) with the rest.
         """
+        query_parts = self._query_parts(user_id, query)
+        vector = self.embeddings.embed_query(query_parts.unnamed)
+        return self._recalled(query_parts, vector, k, exclude, now, related)
+
+    async def arecall(
+        self,
+        user_id: str,
+        query: str,
+        k: int,
+        *,
+        exclude: frozenset[str] = frozenset(),
+        now: datetime | None = None,
+        related: Sequence[str] = (),
+    ) -> list[Recollection]:
+        """``recall`` for the event loop: the query is embedded by ``aembed_query``.
+
+        LangChain's default runs ``embed_query`` in a worker thread, where a model releases
+        the GIL while it computes, so other requests go on meanwhile; an embedder that costs
+        nothing (the test stand-in) answers at once.
+        """
+        query_parts = self._query_parts(user_id, query)
+        vector = await self.embeddings.aembed_query(query_parts.unnamed)
+        return self._recalled(query_parts, vector, k, exclude, now, related)
+
+    def _query_parts(self, user_id: str, query: str) -> _Query:
         index = self._index(user_id)
         # Speakers' names are in every message of theirs and in many addressed to them: in a
         # query they match nearly everything, and pull its vector towards them (measured on
         # LoCoMo: evidence in the top 10 of the dense ranking, multi-hop 0.27 -> 0.43).
         named = ranking.speakers_named(query, index.speakers)
-        unnamed = ranking.without_names(query, named)
         # A query about one speaker (multi-party logs) ranks only their messages.
         speaker = next(iter(named)) if len(named) == 1 else None
-        dense = self._buffer.search(user_id, self.embeddings.embed_query(unnamed), 2 * POOL)
-        window = time_window(query, now or datetime.now(UTC))
+        return _Query(user_id, index, query, ranking.without_names(query, named), speaker)
+
+    def _recalled(
+        self,
+        q: _Query,
+        vector: list[float],
+        k: int,
+        exclude: frozenset[str],
+        now: datetime | None,
+        related: Sequence[str],
+    ) -> list[Recollection]:
+        dense = self._buffer.search(q.user_id, vector, 2 * POOL)
+        window = time_window(q.text, now or datetime.now(UTC))
         with self._lock:
             ranked = self._rank(
-                index, query, unnamed, speaker, [doc_id for doc_id, _ in dense], window, related
+                q.index,
+                q.text,
+                q.unnamed,
+                q.speaker,
+                [doc_id for doc_id, _ in dense],
+                window,
+                related,
             )
         wanted = [(doc_id, score) for doc_id, score in ranked if doc_id not in exclude]
-        found = self.documents.get(user_id, [doc_id for doc_id, _ in wanted[: 3 * k]])
+        found = self.documents.get(q.user_id, [doc_id for doc_id, _ in wanted[: 3 * k]])
         chosen = ranking.select(wanted, found, k)
         # A question naming a time is about then; one about an event, about that event.
-        asked = ranking.tense(query) if window is None else None
+        asked = ranking.tense(q.text) if window is None else None
         if asked is not None:
-            chosen = self._in_time_order(user_id, chosen, asked)
+            chosen = self._in_time_order(q.user_id, chosen, asked)
         return [_recollection(doc, score) for doc, score in chosen]
 
     def _in_time_order(
@@ -295,15 +351,15 @@ class HybridMemory:
             return
         with self._lock:
             self.documents.retire(user_id, replaced_by)
-            if user_id in self._indexes:
-                self._indexes[user_id].replaced_by.update(replaced_by)
+            if (loaded := self._indexes.peek(user_id)) is not None:
+                loaded.replaced_by.update(replaced_by)
 
     def delete(self, user_id: str, doc_ids: Sequence[str] | None = None) -> int:
         """Forget documents by id (every one of the user's when None); returns how many."""
         self._buffer.delete(user_id, doc_ids)
         removed = self.documents.delete(user_id, doc_ids)
         with self._lock:
-            self._indexes.pop(user_id, None)  # rebuilt from what is left on next use
+            self._indexes.pop(user_id)  # rebuilt from what is left on next use
         return removed
 
 

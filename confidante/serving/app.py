@@ -21,7 +21,7 @@ from confidante.records import Profile, Rating
 from confidante.serving import protocol as p
 from confidante.serving.handlers import Handlers
 from confidante.serving.hosts import LoopbackOnly
-from confidante.serving.limits import BodySizeLimit
+from confidante.serving.limits import BodySizeLimit, RequestTimeout
 from confidante.serving.timing import ServerTiming
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
 from confidante.training.scheduler import DistillScheduler
@@ -40,6 +40,7 @@ def create_app(handlers: Handlers) -> FastAPI:
         summary="An OpenAI-compatible assistant that remembers.",
         lifespan=lambda _app: background_distillation(handlers),
     )
+    app.add_middleware(RequestTimeout, seconds=handlers.settings.server_request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=handlers.settings.server_max_body_bytes)
     if handlers.auth.local_mode:  # no keys: only this machine, not a page in its browser
         app.add_middleware(LoopbackOnly)
@@ -107,9 +108,12 @@ def add_memory_routes(app: FastAPI, h: Handlers) -> None:
 
     @app.get("/v1/memories")
     async def memories(
-        authorization: Authorization = None, user: UserParam = None
-    ) -> p.RecollectionList:
-        return await h.memories(h.authenticate(authorization, user))
+        authorization: Authorization = None,
+        user: UserParam = None,
+        limit: Annotated[int | None, Query(description="Memories per page (default 100).")] = None,
+        after: Annotated[str | None, Query(description="The last id of the page before.")] = None,
+    ) -> p.MemoryPage:
+        return await h.memories(h.authenticate(authorization, user), limit, after)
 
     @app.delete("/v1/memories/{memory_id:path}")
     async def delete_memory(
@@ -121,9 +125,10 @@ def add_memory_routes(app: FastAPI, h: Handlers) -> None:
     async def profile(authorization: Authorization = None, user: UserParam = None) -> Profile:
         return await h.profile(h.authenticate(authorization, user))
 
-    @app.get("/v1/export")
-    async def export(authorization: Authorization = None, user: UserParam = None) -> dict[str, Any]:
-        return await h.export(h.authenticate(authorization, user))
+    @app.get("/v1/export", response_model=dict[str, Any])
+    async def export(authorization: Authorization = None, user: UserParam = None) -> Response:
+        body = await h.export_json(h.authenticate(authorization, user))
+        return Response(body, media_type="application/json")
 
     @app.delete("/v1/users/me")
     async def forget(authorization: Authorization = None, user: UserParam = None) -> p.Deleted:

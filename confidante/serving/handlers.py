@@ -5,6 +5,7 @@ The router (``app.py``) authenticates, calls one method, and serializes what it 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -20,6 +21,7 @@ from confidante.serving.auth import Authenticator
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
 
 logger = logging.getLogger("confidante.serving")
+DEFAULT_PAGE_SIZE = 100  # memories per page when a request names no limit
 
 
 def sse(data: dict[str, Any] | str) -> str:
@@ -48,6 +50,7 @@ class Handlers:
         self.assistant = assistant
         self.settings = assistant.settings
         self.auth = auth
+        self._exporting = asyncio.Lock()
 
     def authenticate(self, authorization: str | None, requested_user: str | None) -> str:
         """The user this request acts for (see ``Authenticator``)."""
@@ -157,9 +160,24 @@ class Handlers:
         found = await self.assistant.recall(user_id, request.query, request.k)
         return p.RecollectionList(data=found)
 
-    async def memories(self, user_id: str) -> p.RecollectionList:
-        """Every memory of the user."""
-        return p.RecollectionList(data=await self.assistant.memories(user_id))
+    async def memories(self, user_id: str, limit: int | None, after: str | None) -> p.MemoryPage:
+        """A page of the user's memories (``limit`` defaults to ``DEFAULT_PAGE_SIZE``)."""
+        most = self.settings.max_page_size
+        limit = min(DEFAULT_PAGE_SIZE, most) if limit is None else limit
+        if not 1 <= limit <= most:
+            raise InvalidInputError(
+                f"limit must be from 1 to {most} (CONFIDANTE_MAX_PAGE_SIZE); got {limit}."
+            )
+        data = await self.assistant.memories(user_id, limit=limit, after=after)
+        more = len(data) == limit and bool(
+            await self.assistant.memories(user_id, limit=1, after=data[-1].id)
+        )
+        return p.MemoryPage(
+            data=data,
+            has_more=more,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+        )
 
     async def delete_memory(self, user_id: str, memory_id: str) -> p.Deleted:
         """Delete one of the user's memories."""
@@ -170,9 +188,13 @@ class Handlers:
         """The user's current facts."""
         return await self.assistant.profile(user_id)
 
-    async def export(self, user_id: str) -> dict[str, Any]:
-        """Everything held about the user."""
-        return await self.assistant.export(user_id)
+    async def export_json(self, user_id: str) -> bytes:
+        """Everything held about the user, as JSON (encoded in a thread: it may be large)."""
+        # One at a time: each is seconds of Python for a long history, and two at once would
+        # leave every other request a third of the interpreter instead of half.
+        async with self._exporting:
+            data = await self.assistant.export(user_id)
+            return await asyncio.to_thread(lambda: json.dumps(data, ensure_ascii=False).encode())
 
     async def forget(self, user_id: str) -> p.Deleted:
         """Erase the user from every store."""

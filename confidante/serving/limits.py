@@ -1,13 +1,17 @@
-"""A pure ASGI middleware that refuses request bodies over a size limit with 413."""
+"""Pure ASGI middlewares that bound a request: its body's size (413) and its time (504)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from confidante.errors import ConfidanteError, RequestTooLargeError
+from confidante.errors import ConfidanteError, RequestTimeoutError, RequestTooLargeError
 from confidante.serving.wire import describe
+
+logger = logging.getLogger("confidante.serving")
 
 
 def _too_large(limit: int) -> RequestTooLargeError:
@@ -69,6 +73,55 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         await send_error(send, _too_large(self.max_bytes))
+
+
+class RequestTimeout:
+    """Answers 504 for a request whose response has not started within ``seconds``.
+
+    The request's task is cancelled; work it handed to a thread finishes there, and what it
+    stored stays stored. A response already started (a stream) is left to finish.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request, giving up on it after ``seconds`` if nothing was sent yet."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, tracked))
+        try:
+            await asyncio.wait({task}, timeout=self.seconds)
+        except BaseException:  # this request was cancelled (the client went away)
+            task.cancel()
+            raise
+        if task.done() or started:
+            await task  # its result, its exception, or the rest of its stream
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        logger.warning(
+            "%s %s ran past %g s; answered 504", scope["method"], scope["path"], self.seconds
+        )
+        await send_error(
+            send,
+            RequestTimeoutError(
+                f"The request took longer than {self.seconds:g} s and was stopped; what it "
+                "stored is kept. Retry, send less, or raise CONFIDANTE_SERVER_REQUEST_TIMEOUT_S."
+            ),
+        )
 
 
 async def send_error(send: Send, error: ConfidanteError) -> None:

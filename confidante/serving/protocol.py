@@ -215,6 +215,16 @@ class RecollectionList(BaseModel):
     data: list[Recollection]
 
 
+class MemoryPage(BaseModel):
+    """A page of memories, oldest first: ask for the next with ``after=last_id``."""
+
+    object: Literal["list"] = "list"
+    data: list[Recollection]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
 class Deleted(BaseModel):
     """What a delete returns."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
@@ -89,6 +90,21 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+# Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def share_the_interpreter() -> None:
+    """Hand the GIL over sooner, so a request's short steps don't queue behind long ones.
+
+    Learning from a large import runs in a thread, in pure Python for seconds. A request's
+    query embedding, in another thread, gives the GIL up at every tensor operation and must
+    then wait a whole switch interval to get it back: hundreds of those made one short search
+    wait most of a second. A tenth of the interval divides that wait by ten (bench/stall.py).
+    """
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
 def serve(
     settings: Settings, *, llm: ChatLLM | None = None, embeddings: Embeddings | None = None
 ) -> None:
@@ -101,6 +117,7 @@ def serve(
     assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=embeddings)
     service = Service.build(assistant, host=settings.server_host)
     freeze_startup_objects()
+    share_the_interpreter()
     try:
         uvicorn.run(
             service.app, host=settings.server_host, port=settings.server_port, log_level="info"

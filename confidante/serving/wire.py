@@ -21,6 +21,7 @@ STATUS_TABLE: tuple[tuple[type[ConfidanteError], int, str], ...] = (
     (errors.PermissionDeniedError, 403, "permission_error"),
     (errors.NotFoundError, 404, "not_found_error"),
     (errors.RateLimitExceededError, 429, "requests"),
+    (errors.RequestTimeoutError, 504, "timeout_error"),
     (errors.ModelError, 503, "service_unavailable_error"),
     (errors.StorageError, 503, "service_unavailable_error"),
 )
