@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install vllm serve-vllm demo test check lint typecheck pytest clean
+.PHONY: install vllm serve-vllm demo test check stress lint typecheck pytest clean
 
 install: $(STAMP)
 	@$(BIN)/confidante models prepare
@@ -58,6 +58,12 @@ test: install lint typecheck pytest
 # The inner loop: lint, types and every test that needs neither the real model nor vLLM.
 check: install lint typecheck
 	$(BIN)/pytest -q -m "not slow and not vllm"
+
+# The attack suites at length: more generated users and strings, fuzzed requests and crashes.
+stress: install
+	CONFIDANTE_PROPERTY_EXAMPLES=400 CONFIDANTE_FUZZ_EXAMPLES=300 CONFIDANTE_CRASH_TRIALS=100 \
+		$(BIN)/pytest -q tests/test_properties.py tests/test_fuzz_http.py tests/test_crash_loop.py \
+		tests/test_forget_bytes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

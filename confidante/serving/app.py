@@ -39,6 +39,10 @@ def create_app(handlers: Handlers) -> FastAPI:
         title="Confidante",
         summary="An OpenAI-compatible assistant that remembers.",
         lifespan=lambda _app: background_distillation(handlers),
+        responses={
+            status: {"model": p.ErrorBody, "description": description}
+            for status, description in p.ERROR_STATUSES.items()
+        },
     )
     app.add_middleware(RequestTimeout, seconds=handlers.settings.server_request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=handlers.settings.server_max_body_bytes)
@@ -48,7 +52,22 @@ def create_app(handlers: Handlers) -> FastAPI:
     add_error_handlers(app)
     add_chat_routes(app, handlers)
     add_memory_routes(app, handlers)
+    declare_validation_as_400(app)
     return app
+
+
+def declare_validation_as_400(app: FastAPI) -> None:
+    """Drop FastAPI's 422 from the schema: a request it fails to validate is answered 400."""
+    build = app.openapi
+
+    def schema() -> dict[str, Any]:
+        built = build()  # cached by FastAPI: this runs once
+        for operations in built.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        return built
+
+    app.openapi = schema
 
 
 @asynccontextmanager

@@ -66,7 +66,7 @@ class ChatMessage(OpenRequest):
 class ChatCompletionRequest(OpenRequest):
     """``POST /v1/chat/completions``; ``user`` names the user for admin keys and local mode."""
 
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(min_length=1)
     model: str | None = None
     stream: bool = False
     max_tokens: int | None = Field(default=None, ge=1)
@@ -181,7 +181,7 @@ class SearchRequest(OpenRequest):
 class ObserveRequest(OpenRequest):
     """``POST /v1/observe``: record and learn from messages without replying."""
 
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(min_length=1)
     user: str | None = None
 
 
@@ -223,6 +223,36 @@ class MemoryPage(BaseModel):
     has_more: bool
     first_id: str | None
     last_id: str | None
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, OpenAI's way; ``code`` names the Confidante error."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": {...}}``."""
+
+    error: ErrorDetail
+
+
+# Every status an endpoint can answer with besides its success, declared in the OpenAPI schema.
+ERROR_STATUSES = {
+    400: "The request is malformed or over a limit (the message names the limit).",
+    401: "No API key, or an unknown, revoked or expired one.",
+    403: "The key may not act for that user, or (local mode) the Host or Origin is not loopback.",
+    404: "No such user, interaction, memory or route.",
+    405: "The route does not take this method.",
+    413: "The request body is over CONFIDANTE_SERVER_MAX_BODY_BYTES.",
+    429: "The key's requests per minute are used up (see Retry-After).",
+    500: "Something failed unexpectedly; details are only in the server's log.",
+    503: "The model or a store is unavailable.",
+    504: "The request ran past CONFIDANTE_SERVER_REQUEST_TIMEOUT_S.",
+}
 
 
 class Deleted(BaseModel):
