@@ -168,3 +168,18 @@ async def test_caches_hold_at_most_the_users_asked_for(tmp_path: Path) -> None:
         found = await assistant.recall("ana", "my hamster", k=1)
         assert found[0].text == "I have a hamster."
         assert "ana" in assistant.memory._indexes and len(assistant.memory._indexes) == 2
+
+
+def test_chroma_holds_at_most_the_cached_users_indexes(tmp_path: Path) -> None:
+    from chromadb.api import ServerAPI
+    from chromadb.api.rust import RustBindingsAPI
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    from confidante.memory.chroma import ChromaVectorIndex
+
+    index = ChromaVectorIndex(tmp_path / "chroma", cached_users=3)
+    index.add("ana", ["d1"], [[1.0, 0.0]])
+    assert index.search("ana", [1.0, 0.0], 1)[0][0] == "d1"
+    system = SharedSystemClient._identifier_to_system[str(tmp_path / "chroma")]
+    held = system.instance(ServerAPI)
+    assert isinstance(held, RustBindingsAPI) and held.hnsw_cache_size == 3

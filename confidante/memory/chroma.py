@@ -19,6 +19,7 @@ from confidante.memory.cache import UserCache
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.config import Settings as ChromaSettings
 
 logger = logging.getLogger("confidante.memory")
 
@@ -95,6 +96,36 @@ def scrub_forgotten(path: Path) -> None:
     pending.unlink()
 
 
+def start_bounded_system(settings: ChromaSettings, max_indexes: int) -> None:
+    """Start Chroma's embedded system for ``settings`` holding at most ``max_indexes`` indexes.
+
+    Chroma keeps each used collection's HNSW index in memory up to a fifth of the process's
+    open-file limit, with no setting to lower it: with one collection per user, memory grew
+    with every user served. Its system is started here, as ``PersistentClient`` would, with
+    that cache bounded; the client then finds it started and uses it. These are Chroma
+    internals: if they change, Chroma starts as it would have, unbounded, with a warning.
+    """
+    from chromadb.api import ServerAPI
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.config import System
+    from chromadb.telemetry.product import ProductTelemetryClient
+
+    systems = getattr(SharedSystemClient, "_identifier_to_system", None)
+    identifier = settings.persist_directory
+    if not isinstance(systems, dict) or identifier in systems:
+        return
+    system = System(settings)
+    system.instance(ProductTelemetryClient)
+    api = system.instance(ServerAPI)
+    held = getattr(api, "hnsw_cache_size", None)
+    if not isinstance(held, int):
+        logger.warning("This Chroma keeps every collection's index in memory; not bounded.")
+        return
+    setattr(api, "hnsw_cache_size", min(held, max_indexes))  # noqa: B010 (not in ServerAPI)
+    systems[identifier] = system
+    system.start()
+
+
 def collection_name(user_id: str) -> str:
     """A Chroma-legal collection name for a user id of any characters."""
     return "user-" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
@@ -109,6 +140,7 @@ class ChromaVectorIndex:
 
     def __init__(self, path: Path, *, cached_users: int = 256) -> None:
         self._path = path
+        self._cached_users = cached_users
         self._client_api: ClientAPI | None = None
         # Collection handles, and names known to have none; both bounded (handles reopen).
         self._collections: UserCache[Any] = UserCache(cached_users)
@@ -123,9 +155,15 @@ class ChromaVectorIndex:
 
             try:
                 prepare_store(self._path)
+                settings = ChromaSettings(
+                    anonymized_telemetry=False,
+                    allow_reset=False,
+                    is_persistent=True,
+                    persist_directory=str(self._path),
+                )
+                start_bounded_system(settings, self._cached_users)
                 self._client_api = chromadb.PersistentClient(
-                    path=str(self._path),
-                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+                    path=str(self._path), settings=settings
                 )
             except Exception as exc:  # chroma raises several unrelated types here (and OSError)
                 raise StorageError(f"Cannot open the Chroma store at {self._path}: {exc}") from exc
