@@ -64,6 +64,21 @@ RELATED_LIMIT = 150
 logger = logging.getLogger("confidante.agent")
 
 
+def count_within(
+    value: object,
+    name: str,
+    most: int,
+    setting: str,
+    error: type[InvalidInputError] = InvalidInputError,
+) -> int:
+    """``value`` if an integer from 1 to ``most`` (``CONFIDANTE_<setting>``); else ``error``."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+        raise error(
+            f"{name} must be an integer from 1 to {most} (CONFIDANTE_{setting}); got {value!r}."
+        )
+    return value
+
+
 class AsyncAssistant:
     """A personal assistant that remembers each user; every method is a coroutine."""
 
@@ -356,11 +371,7 @@ class AsyncAssistant:
                 "raise CONFIDANTE_MAX_QUERY_CHARS."
             )
         valid_unicode(query, "query")
-        most = self.settings.max_recall_k
-        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= most:
-            raise InvalidMessageError(
-                f"k must be an integer from 1 to {most} (CONFIDANTE_MAX_RECALL_K)."
-            )
+        k = count_within(k, "k", self.settings.max_recall_k, "MAX_RECALL_K", InvalidMessageError)
         return await self._recall(user_id, query, k, frozenset())
 
     async def _recall(
@@ -473,13 +484,7 @@ class AsyncAssistant:
 
     def _memory_page(self, user_id: str, limit: int | None, after: str | None) -> list[Document]:
         most = self.settings.max_page_size
-        if limit is None:
-            limit = most
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= most:
-            raise InvalidInputError(
-                f"limit must be an integer from 1 to {most} (CONFIDANTE_MAX_PAGE_SIZE); "
-                f"got {limit!r}."
-            )
+        limit = count_within(most if limit is None else limit, "limit", most, "MAX_PAGE_SIZE")
         if after is not None:
             after = validate_id(after, "after")
         page = self.memory.documents.page(user_id, after=after, limit=limit)

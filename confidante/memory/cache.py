@@ -38,10 +38,14 @@ class UserCache(Generic[V]):
     def load(self, user_id: str, loader: Callable[[], V]) -> V:
         """The user's entry, loaded by ``loader`` if not held; the oldest go past the limit."""
         entry = self.get(user_id)
-        if entry is None:
-            entry = self._entries[user_id] = loader()
-            while len(self._entries) > self.max_users:
-                self._entries.popitem(last=False)
+        return self.put(user_id, loader()) if entry is None else entry
+
+    def put(self, user_id: str, entry: V) -> V:
+        """Hold ``entry`` for the user (the most recently used); the oldest go past the limit."""
+        self._entries[user_id] = entry
+        self._entries.move_to_end(user_id)
+        while len(self._entries) > self.max_users:
+            self._entries.popitem(last=False)
         return entry
 
     def peek(self, user_id: str) -> V | None:

@@ -186,10 +186,10 @@ class ChromaVectorIndex:
                 except Exception:  # NotFoundError in 1.x, ValueError in older releases
                     # Remembered: a failed lookup costs a millisecond, and this index is the
                     # only writer of its store (Chroma's persistent client is one process's).
-                    self._missing.load(name, lambda: True)
+                    self._missing.put(name, True)
                     return None
             self._missing.pop(name)
-            return self._collections.load(name, lambda: col)
+            return self._collections.put(name, col)
 
     def add(self, user_id: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
         """Store (or replace) vectors under ``ids``."""
@@ -237,7 +237,7 @@ class ChromaVectorIndex:
                 client.delete_collection(name)
             except Exception:  # nothing stored for this user: nothing to delete
                 return
-            self._missing.load(name, lambda: True)
+            self._missing.put(name, True)
             with (self._path / FORGOTTEN).open("a") as pending:  # scrubbed at the next open
                 pending.write(collection_id + "\n")
                 pending.flush()

@@ -162,12 +162,7 @@ class Handlers:
 
     async def memories(self, user_id: str, limit: int | None, after: str | None) -> p.MemoryPage:
         """A page of the user's memories (``limit`` defaults to ``DEFAULT_PAGE_SIZE``)."""
-        most = self.settings.max_page_size
-        limit = min(DEFAULT_PAGE_SIZE, most) if limit is None else limit
-        if not 1 <= limit <= most:
-            raise InvalidInputError(
-                f"limit must be from 1 to {most} (CONFIDANTE_MAX_PAGE_SIZE); got {limit}."
-            )
+        limit = min(DEFAULT_PAGE_SIZE, self.settings.max_page_size) if limit is None else limit
         data = await self.assistant.memories(user_id, limit=limit, after=after)
         more = len(data) == limit and bool(
             await self.assistant.memories(user_id, limit=1, after=data[-1].id)
