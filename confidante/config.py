@@ -58,6 +58,17 @@ class Settings(BaseSettings):
         description="Users whose indexes and graphs stay in memory; the least recently served "
         "beyond that are dropped and loaded again from disk when next needed.",
     )
+    encryption_key_file: Path | None = Field(
+        default=None,
+        description="A file (outside the data dir, mode 0600) holding the base64 master key that "
+        "wraps each user's data key; set it to encrypt what is stored (see `confidante "
+        "encryption`). Default: no encryption.",
+    )
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="The base64 master key itself, for secret stores that pass it in the "
+        "environment; use this or encryption_key_file.",
+    )
     context_token_budget: PositiveInt = Field(
         default=1_024,
         description="Prompt tokens in all; the turn goes in whole, context fills the rest.",

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from confidante.errors import StorageError
 
@@ -20,11 +20,76 @@ PRIVATE_DIR = 0o700  # what Confidante creates is for its owner only
 PRIVATE_FILE = 0o600
 
 
-class Database:
-    """A thread-safe SQLite connection with the pragmas Confidante relies on."""
+class Sealer(Protocol):
+    """Turns a user's text into what is stored, and back (see ``confidante.encryption``)."""
 
-    def __init__(self, path: Path | str) -> None:
+    @property
+    def encrypted(self) -> bool:
+        """Whether stored text is ciphertext."""
+        ...
+
+    def seal(self, user_id: str, text: str) -> str:
+        """What to store for ``text``, one of ``user_id``'s."""
+        ...
+
+    def unseal(self, user_id: str | None, stored: str) -> str:
+        """The text ``seal`` was given; ``user_id`` None trusts the key named in ``stored``."""
+        ...
+
+    def erase(self, user_id: str) -> None:
+        """Make everything sealed for ``user_id`` unreadable for good (crypto-erasure)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the sealer holds open (its key ring)."""
+        ...
+
+
+class PlainText:
+    """Stores text as it is: the default, when no master key is configured."""
+
+    encrypted = False
+
+    def seal(self, user_id: str, text: str) -> str:
+        """The text itself."""
+        return text
+
+    def unseal(self, user_id: str | None, stored: str) -> str:
+        """The stored text itself."""
+        return stored
+
+    def erase(self, user_id: str) -> None:
+        """Nothing to erase: no keys."""
+        return None
+
+    def close(self) -> None:
+        """Nothing held open."""
+        return None
+
+
+PLAIN_TEXT = PlainText()
+
+
+def seal_optional(sealer: Sealer, user_id: str, text: str | None) -> str | None:
+    """``sealer.seal`` for a column that may be NULL."""
+    return None if text is None else sealer.seal(user_id, text)
+
+
+def unseal_optional(sealer: Sealer, user_id: str | None, stored: str | None) -> str | None:
+    """``sealer.unseal`` for a column that may be NULL."""
+    return None if stored is None else sealer.unseal(user_id, stored)
+
+
+class Database:
+    """A thread-safe SQLite connection with the pragmas Confidante relies on.
+
+    ``sealer`` is what the stores on this database pass a user's text through (plain text
+    unless the data dir is encrypted).
+    """
+
+    def __init__(self, path: Path | str, *, sealer: Sealer = PLAIN_TEXT) -> None:
         self.path = str(path)
+        self.sealer = sealer
         try:
             if self.path != ":memory:" and not Path(self.path).exists():
                 # Owner only (0600); SQLite gives its -wal and -shm files the same mode.
@@ -79,6 +144,7 @@ class Database:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
-        """Close the connection; safe to call twice."""
+        """Close the connection (and the sealer's key ring); safe to call twice."""
         with self._lock:
             self._conn.close()
+            self.sealer.close()

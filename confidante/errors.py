@@ -18,7 +18,10 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   └── DataDirNotFoundError     a read-only command named a data dir that is not there
     ├── StorageError                 a store could not be read or written
     │   ├── DataDirNotWritableError
-    │   └── CorruptBatchError        a training batch on disk is unreadable or inconsistent
+    │   ├── CorruptBatchError        a training batch on disk is unreadable or inconsistent
+    │   └── EncryptionError          stored text cannot be sealed or opened (erased key,
+    │       │                        damage, plain text in an encrypted data dir)
+    │       └── EncryptionKeyError   the master key is missing, malformed, exposed or wrong
     ├── ModelError
     │   ├── ModelNotFoundError       weights missing or not prepared
     │   ├── BackendUnavailableError  the model server is not running or not reachable
@@ -98,6 +101,14 @@ class DataDirNotWritableError(StorageError):
 
 class CorruptBatchError(StorageError):
     """A training batch directory has a missing or unreadable manifest or file."""
+
+
+class EncryptionError(StorageError):
+    """Stored text cannot be sealed or opened: an erased key, damage, or mixed plain text."""
+
+
+class EncryptionKeyError(EncryptionError):
+    """The master key is missing, malformed, readable by others, kept in the data dir, or wrong."""
 
 
 class ModelError(ConfidanteError):

@@ -14,8 +14,8 @@ import networkx as nx
 PACKAGE = Path(__file__).parent.parent / "confidante"
 
 # What each part may import besides itself. Parts not named here are the foundation
-# (errors, config, records, database), which imports only the foundation.
-FOUNDATION = {"errors", "config", "records", "database"}
+# (errors, config, records, database, encryption), which imports only the foundation.
+FOUNDATION = {"errors", "config", "records", "database", "encryption"}
 MAY_IMPORT: dict[str, set[str]] = {
     "llm": set(),
     "memory": set(),

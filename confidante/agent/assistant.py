@@ -531,6 +531,9 @@ class AsyncAssistant:
             self.journal.delete_user(user_id)
             if self._database is not None:
                 self._database.checkpoint()
+                # Last, once nothing is left to read with it: copies of the user's rows in
+                # backups stay ciphertext for good (a no-op without encryption).
+                self._database.sealer.erase(user_id)
 
     async def export(self, user_id: str) -> dict[str, Any]:
         """Everything held about ``user_id``, as JSON-ready data."""

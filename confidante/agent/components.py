@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 from confidante.agent.learning import Learner
 from confidante.config import Settings
 from confidante.database import PRIVATE_DIR, Database
+from confidante.encryption import open_database
 from confidante.errors import DataDirNotWritableError, InvalidInputError
 from confidante.extraction.base import FactExtractor
 from confidante.extraction.llm import LLMFactExtractor
@@ -121,7 +122,7 @@ def build_components(
         if settings.fact_extractor == "llm"
         else None
     )
-    database = Database(root / "confidante.db")
+    database = open_database(settings, root)
     journal = Journal(database)
     cached = settings.cached_users
     memory = HybridMemory(DocumentStore(database), vectors, embeddings, cached_users=cached)

@@ -12,6 +12,7 @@ from typing import Any, Self
 from confidante.agent.export import export_user
 from confidante.config import Settings
 from confidante.database import Database
+from confidante.encryption import open_database
 from confidante.errors import UnknownUserError
 from confidante.graph.knowledge import KnowledgeGraph
 from confidante.graph.schema import PREDICATES, SELF
@@ -55,7 +56,7 @@ class MemoryReader:
     @classmethod
     def open(cls, settings: Settings) -> Self:
         """Read the database under ``settings.data_dir``."""
-        return cls(Database(settings.resolved_data_dir() / "confidante.db"))
+        return cls(open_database(settings))
 
     def profile(self, user_id: str) -> Profile:
         """See ``AsyncAssistant.profile``."""

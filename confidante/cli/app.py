@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from confidante.cli.encryption import encryption_app
 from confidante.cli.keys import keys_app
 from confidante.cli.models import models_app, needs_prepared_model, prepare_with_progress
 from confidante.cli.options import DataDir, User, settings_for
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
+app.add_typer(encryption_app, name="encryption")
 
 
 def _show_version(value: bool) -> None:

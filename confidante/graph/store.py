@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from confidante.database import Database
+from confidante.database import Database, Sealer, seal_optional, unseal_optional
 from confidante.records import Fact
 
 SCHEMA = """
@@ -40,15 +40,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _fact_from_row(row: Any) -> Fact:
+# The columns that hold what was learned about a person, sealed when the data dir is encrypted.
+# The predicate stays plain: it is one of the schema's names, not the person's words.
+SEALED_COLUMNS = {"facts": ("subject", "object", "role", "statement")}
+
+
+def _fact_from_row(row: Any, sealer: Sealer) -> Fact:
+    user_id = row["user_id"]
     return Fact(
         id=row["id"],
-        user_id=row["user_id"],
-        subject=row["subject"],
+        user_id=user_id,
+        subject=sealer.unseal(user_id, row["subject"]),
         predicate=row["predicate"],
-        object=row["object"],
-        role=row["role"],
-        statement=row["statement"],
+        object=sealer.unseal(user_id, row["object"]),
+        role=unseal_optional(sealer, user_id, row["role"]),
+        statement=sealer.unseal(user_id, row["statement"]),
         source_ids=json.loads(row["source_ids"]),
         confidence=row["confidence"],
         valid_from=_time(row["valid_from"]),
@@ -64,15 +70,17 @@ class FactStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._sealer = db.sealer
         db.script(SCHEMA)
 
     def facts(self, user_id: str) -> list[Fact]:
         """Every fact of the user, current and retired, in the order learned."""
         rows = self._db.query("SELECT * FROM facts WHERE user_id = ? ORDER BY seq", (user_id,))
-        return [_fact_from_row(r) for r in rows]
+        return [_fact_from_row(r, self._sealer) for r in rows]
 
     def save(self, facts: Iterable[Fact]) -> None:
         """Insert new facts and overwrite changed ones (same id), atomically."""
+        seal = self._sealer
         with self._db.transaction() as conn:
             for f in facts:
                 conn.execute(
@@ -86,11 +94,11 @@ class FactStore:
                     (
                         f.id,
                         f.user_id,
-                        f.subject,
+                        seal.seal(f.user_id, f.subject),
                         f.predicate,
-                        f.object,
-                        f.role,
-                        f.statement,
+                        seal.seal(f.user_id, f.object),
+                        seal_optional(seal, f.user_id, f.role),
+                        seal.seal(f.user_id, f.statement),
                         json.dumps(f.source_ids),
                         f.confidence,
                         _iso(f.valid_from),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from confidante.database import Database
+from confidante.database import Database, Sealer, seal_optional, unseal_optional
 from confidante.records import RecollectionKind
 
 SCHEMA = """
@@ -46,14 +46,19 @@ class Document:
     replaced_by: str | None = None  # for a fact: the message whose newer statement retired it
 
 
-def _document_from_row(row: Any) -> Document:
+# The columns that hold a user's words, sealed when the data dir is encrypted.
+SEALED_COLUMNS = {"documents": ("text", "speaker")}
+
+
+def _document_from_row(row: Any, sealer: Sealer) -> Document:
+    user_id = row["user_id"]
     return Document(
         doc_id=row["doc_id"],
         kind=row["kind"],
-        text=row["text"],
+        text=sealer.unseal(user_id, row["text"]),
         source_ids=json.loads(row["source_ids"]),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
-        speaker=row["speaker"],
+        speaker=unseal_optional(sealer, user_id, row["speaker"]),
         replaced_by=row["replaced_by"],
     )
 
@@ -63,6 +68,7 @@ class DocumentStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._sealer = db.sealer
         db.script(SCHEMA)
 
     def add(
@@ -84,8 +90,8 @@ class DocumentStore:
                         user_id,
                         d.doc_id,
                         d.kind,
-                        d.text,
-                        d.speaker,
+                        self._sealer.seal(user_id, d.text),
+                        seal_optional(self._sealer, user_id, d.speaker),
                         json.dumps(d.source_ids),
                         d.created_at.isoformat() if d.created_at else None,
                     ),
@@ -115,7 +121,7 @@ class DocumentStore:
         )
         found: dict[str, list[Document]] = {}
         for row in rows:
-            found.setdefault(row["user_id"], []).append(_document_from_row(row))
+            found.setdefault(row["user_id"], []).append(_document_from_row(row, self._sealer))
         return found
 
     def get(self, user_id: str, doc_ids: Sequence[str]) -> dict[str, Document]:
@@ -127,7 +133,7 @@ class DocumentStore:
             f"SELECT * FROM documents WHERE user_id = ? AND doc_id IN ({marks})",
             (user_id, *doc_ids),
         )
-        return {r["doc_id"]: _document_from_row(r) for r in rows}
+        return {r["doc_id"]: _document_from_row(r, self._sealer) for r in rows}
 
     def retire(self, user_id: str, replaced_by: Mapping[str, str]) -> None:
         """Mark documents (keys) as replaced by newer statements in messages (values)."""
@@ -140,7 +146,7 @@ class DocumentStore:
     def all(self, user_id: str) -> list[Document]:
         """Every document of the user, in the order indexed."""
         rows = self._db.query("SELECT * FROM documents WHERE user_id = ? ORDER BY seq", (user_id,))
-        return [_document_from_row(r) for r in rows]
+        return [_document_from_row(r, self._sealer) for r in rows]
 
     def page(self, user_id: str, *, after: str | None, limit: int) -> list[Document] | None:
         """Up to ``limit`` documents indexed after ``after`` (from the first when None), in order.
@@ -159,7 +165,7 @@ class DocumentStore:
             "SELECT * FROM documents WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (user_id, start, limit),
         )
-        return [_document_from_row(r) for r in rows]
+        return [_document_from_row(r, self._sealer) for r in rows]
 
     def export(self, user_id: str) -> list[dict[str, Any]]:
         """Every document of the user as JSON-ready data."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from confidante.database import Database
+from confidante.database import Database, Sealer, seal_optional, unseal_optional
 from confidante.errors import UnknownInteractionError
 from confidante.records import ChatMessages, Message, Rating, Recollection
 
@@ -100,26 +100,36 @@ def migrate_ratings(conn: sqlite3.Connection) -> None:
     conn.execute(RATINGS_INDEX)
 
 
-def rating_from_row(row: Any) -> Rating:
+# The columns that hold a user's words, sealed when the data dir is encrypted.
+SEALED_COLUMNS = {
+    "messages": ("name", "content"),
+    "interactions": ("context", "prompt"),
+    "ratings": ("comment", "correction"),
+}
+
+
+def rating_from_row(row: Any, sealer: Sealer) -> Rating:
     """A ``Rating`` from a row of the ratings table."""
     thumbs = row["thumbs"]
+    user_id = row["user_id"]
     return Rating(
         interaction_id=row["interaction_id"],
-        user_id=row["user_id"],
+        user_id=user_id,
         score=row["score"],
         thumbs=None if thumbs is None else bool(thumbs),
-        comment=row["comment"],
-        correction=row["correction"],
+        comment=unseal_optional(sealer, user_id, row["comment"]),
+        correction=unseal_optional(sealer, user_id, row["correction"]),
         source=row["source"],
         created_at=datetime.fromisoformat(row["created_at"]),
     )
 
 
-def _message_from_row(row: Any) -> Message:
+def _message_from_row(row: Any, sealer: Sealer) -> Message:
+    user_id = row["user_id"]
     return Message(
         role=row["role"],
-        content=row["content"],
-        name=row["name"],
+        content=sealer.unseal(user_id, row["content"]),
+        name=unseal_optional(sealer, user_id, row["name"]),
         id=row["id"],
         created_at=datetime.fromisoformat(row["created_at"]),
     )
@@ -130,6 +140,7 @@ class Journal:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._sealer = db.sealer
         db.script(SCHEMA)
         with db.transaction() as conn:
             migrate_ratings(conn)
@@ -140,13 +151,21 @@ class Journal:
         They are marked unlearned in the same transaction; ``learned`` clears the marks.
         """
         added: list[Message] = []
+        seal = self._sealer
         with self._db.transaction() as conn:
             for m in messages:
                 assert m.id is not None and m.created_at is not None, "stamp messages first"
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO messages (user_id, id, role, name, content, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (user_id, m.id, m.role, m.name, m.content, m.created_at.isoformat()),
+                    (
+                        user_id,
+                        m.id,
+                        m.role,
+                        seal_optional(seal, user_id, m.name),
+                        seal.seal(user_id, m.content),
+                        m.created_at.isoformat(),
+                    ),
                 )
                 if cursor.rowcount:
                     added.append(m)
@@ -172,7 +191,7 @@ class Journal:
         )
         found: dict[str, list[Message]] = {}
         for row in rows:
-            found.setdefault(row["user_id"], []).append(_message_from_row(row))
+            found.setdefault(row["user_id"], []).append(_message_from_row(row, self._sealer))
         return found
 
     def recent_messages(self, user_id: str, limit: int) -> list[Message]:
@@ -181,14 +200,14 @@ class Journal:
             "SELECT * FROM messages WHERE user_id = ? ORDER BY created_at DESC, seq DESC LIMIT ?",
             (user_id, limit),
         )
-        return [_message_from_row(r) for r in reversed(rows)]
+        return [_message_from_row(r, self._sealer) for r in reversed(rows)]
 
     def all_messages(self, user_id: str) -> list[Message]:
         """Every message of the user, oldest first."""
         rows = self._db.query(
             "SELECT * FROM messages WHERE user_id = ? ORDER BY created_at, seq", (user_id,)
         )
-        return [_message_from_row(r) for r in rows]
+        return [_message_from_row(r, self._sealer) for r in rows]
 
     def has_user(self, user_id: str) -> bool:
         """True if anything was ever recorded for this user."""
@@ -208,6 +227,7 @@ class Journal:
     ) -> None:
         """Store one turn: the reply message and what went into generating it, atomically."""
         assert reply.id is not None and reply.created_at is not None
+        seal = self._sealer
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO messages (user_id, id, role, name, content, created_at)"
@@ -216,8 +236,8 @@ class Journal:
                     user_id,
                     reply.id,
                     reply.role,
-                    reply.name,
-                    reply.content,
+                    seal_optional(seal, user_id, reply.name),
+                    seal.seal(user_id, reply.content),
                     reply.created_at.isoformat(),
                 ),
             )
@@ -229,8 +249,8 @@ class Journal:
                     created_at.isoformat(),
                     json.dumps(request_ids),
                     reply.id,
-                    json.dumps([r.model_dump(mode="json") for r in context]),
-                    json.dumps(prompt),
+                    seal.seal(user_id, json.dumps([r.model_dump(mode="json") for r in context])),
+                    seal.seal(user_id, json.dumps(prompt)),
                     model,
                 ),
             )
@@ -259,8 +279,8 @@ class Journal:
                     rating.user_id,
                     rating.score,
                     None if rating.thumbs is None else int(rating.thumbs),
-                    rating.comment,
-                    rating.correction,
+                    seal_optional(self._sealer, rating.user_id, rating.comment),
+                    seal_optional(self._sealer, rating.user_id, rating.correction),
                     rating.source,
                     rating.created_at.isoformat(),
                 ),
@@ -269,7 +289,7 @@ class Journal:
     def ratings(self, user_id: str) -> list[Rating]:
         """Every rating the user gave, oldest first."""
         rows = self._db.query("SELECT * FROM ratings WHERE user_id = ? ORDER BY seq", (user_id,))
-        return [rating_from_row(r) for r in rows]
+        return [rating_from_row(r, self._sealer) for r in rows]
 
     def set_training_opt_out(self, user_id: str, opted_out: bool, *, at: datetime) -> None:
         """Keep the user's interactions out of training data (or let them in again)."""
@@ -295,8 +315,8 @@ class Journal:
                 "created_at": r["created_at"],
                 "request_ids": json.loads(r["request_ids"]),
                 "reply_id": r["reply_id"],
-                "context": json.loads(r["context"]),
-                "prompt": json.loads(r["prompt"]),
+                "context": json.loads(self._sealer.unseal(user_id, r["context"])),
+                "prompt": json.loads(self._sealer.unseal(user_id, r["prompt"])),
                 "model": r["model"],
             }
             for r in self._db.query(
@@ -317,10 +337,15 @@ class Journal:
         ]
         for rating in ratings:
             rating["thumbs"] = None if rating["thumbs"] is None else bool(rating["thumbs"])
+            for column in SEALED_COLUMNS["ratings"]:
+                rating[column] = unseal_optional(self._sealer, user_id, rating[column])
         return ratings
 
     def delete_user(self, user_id: str) -> None:
-        """Remove every message, interaction, rating and training preference of the user."""
+        """Remove every message, interaction, rating and training preference of the user.
+
+        The user's data key is erased by the assistant's ``forget`` after every store.
+        """
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM training_opt_outs WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM unlearned WHERE user_id = ?", (user_id,))

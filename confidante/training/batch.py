@@ -14,13 +14,13 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confidante.database import PRIVATE_FILE
-from confidante.errors import CorruptBatchError
+from confidante.database import PLAIN_TEXT, PRIVATE_FILE, Sealer
+from confidante.errors import CorruptBatchError, EncryptionKeyError
 from confidante.training.formats import KINDS, SPLITS, Example, split_of
 
 MANIFEST = "manifest.json"
@@ -62,6 +62,31 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The rows of a JSONL file."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+SEALED = "sealed"
+
+
+def stored_row(row: dict[str, Any], user_id: str, sealer: Sealer) -> dict[str, Any]:
+    """What a batch file holds for ``row``, one of ``user_id``'s: the row, or it sealed."""
+    if not sealer.encrypted:
+        return row
+    return {SEALED: sealer.seal(user_id, json.dumps(row, ensure_ascii=False))}
+
+
+def open_rows(rows: Iterable[dict[str, Any]], sealer: Sealer) -> list[dict[str, Any]]:
+    """The rows a batch file holds, sealed ones opened."""
+    opened = []
+    for row in rows:
+        if SEALED in row:
+            if not sealer.encrypted:
+                raise EncryptionKeyError(
+                    "The batch's rows are encrypted; set CONFIDANTE_ENCRYPTION_KEY_FILE to the "
+                    "data dir's master key."
+                )
+            row = json.loads(sealer.unseal(None, row[SEALED]))
+        opened.append(row)
+    return opened
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,8 +157,14 @@ def write_batch(
     *,
     validation_fraction: float,
     manifest: dict[str, Any],
+    owners: Mapping[str, str],
+    sealer: Sealer = PLAIN_TEXT,
 ) -> Batch:
-    """Write every file and the manifest into ``<batch_id>.partial/``, then rename it into place."""
+    """Write every file and the manifest into ``<batch_id>.partial/``, then rename it into place.
+
+    With an encrypting ``sealer``, each row is sealed for its user: the one ``owners`` (by
+    interaction id) names as the owner of the row's first interaction.
+    """
     partial = root / f"{batch_id}{PARTIAL_SUFFIX}"
     partial.mkdir(parents=True)
     try:
@@ -147,10 +178,12 @@ def write_batch(
                     for e in examples
                     if e.kind == kind and split_of(e, validation_fraction) == split
                 ]
-                rows = [e.row for e in chosen]
-                write_jsonl(partial / name, rows)
-                files[name] = _describe(partial / name, rows)
-                provenance[name] = {row_key(e.row): e.interaction_ids for e in chosen}
+                stored = [stored_row(e.row, owners[e.interaction_ids[0]], sealer) for e in chosen]
+                write_jsonl(partial / name, stored)
+                files[name] = _describe(partial / name, stored)
+                provenance[name] = {
+                    row_key(row): e.interaction_ids for row, e in zip(stored, chosen, strict=True)
+                }
         full = {"format_version": FORMAT_VERSION, "batch_id": batch_id, **manifest}
         full |= {"files": files, "counts": counts_of(files), "provenance": provenance}
         _write_durably(partial / MANIFEST, json.dumps(full, indent=2, ensure_ascii=False))
@@ -184,6 +217,32 @@ def remove_user(batch: Batch, user_id: str) -> bool:
     manifest["counts"] = counts_of(manifest["files"])
     _write_durably(batch.path / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return True
+
+
+def seal_batch(batch: Batch, sealer: Sealer) -> int:
+    """Seal the rows of a batch written before encryption was on; returns how many were sealed.
+
+    Each row is sealed for the user whose interactions it came from. Files are replaced one
+    at a time, then the manifest; rows already sealed are kept, so a rerun finishes the job.
+    """
+    manifest = batch.manifest
+    owner_of = {i: user for user, ids in manifest["interactions"].items() for i in ids}
+    sealed = 0
+    for name, file in batch.files().items():
+        sources = manifest["provenance"][name]
+        rows, new_sources = [], {}
+        for row in read_jsonl(file):
+            interactions = sources.get(row_key(row), [])
+            if SEALED not in row:
+                row = stored_row(row, owner_of[interactions[0]], sealer)
+                sealed += 1
+            rows.append(row)
+            new_sources[row_key(row)] = interactions
+        write_jsonl(file, rows)
+        manifest["files"][name] = _describe(file, rows)
+        manifest["provenance"][name] = new_sources
+    _write_durably(batch.path / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    return sealed
 
 
 def counts_of(files: dict[str, Any]) -> dict[str, dict[str, int]]:

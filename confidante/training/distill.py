@@ -17,6 +17,7 @@ from typing import Self
 
 from confidante.config import Settings
 from confidante.database import Database
+from confidante.encryption import open_database
 from confidante.errors import StorageError
 from confidante.memory.journal import Journal
 from confidante.records import new_id, utc_now
@@ -66,7 +67,7 @@ class Distiller:
             raise StorageError(
                 f"No Confidante data in {path.parent}; pass the --data-dir the assistant uses."
             )
-        database = Database(path)
+        database = open_database(settings)
         Journal(database)  # brings an older data dir's tables to the schema read here
         distiller = cls(database=database, settings=settings)
         distiller._owns_database = True
@@ -148,6 +149,8 @@ class Distiller:
             examples,
             validation_fraction=s.distill_validation_fraction,
             manifest=manifest,
+            owners=owners,
+            sealer=self._db.sealer,
         )
         self._advance(batch)
         total = sum(batch.counts.values())

@@ -40,12 +40,13 @@ def rated_turns(db: Database, after_seq: int, through_seq: int) -> list[RatedTur
         " ORDER BY r.seq",
         (after_seq, through_seq),
     )
+    sealer = db.sealer
     return [
         RatedTurn(
             seq=r["seq"],
-            rating=rating_from_row(r),
-            prompt=json.loads(r["prompt"]),
-            reply=r["reply"],
+            rating=rating_from_row(r, sealer),
+            prompt=json.loads(sealer.unseal(r["user_id"], r["prompt"])),
+            reply=sealer.unseal(r["user_id"], r["reply"]),
         )
         for r in rows
     ]

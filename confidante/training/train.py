@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from confidante.config import Settings
+from confidante.database import PLAIN_TEXT, Sealer
+from confidante.encryption import open_sealer
 from confidante.errors import (
     BatchNotFoundError,
     ConfidanteError,
@@ -36,7 +38,14 @@ from confidante.errors import (
 from confidante.llm.adapters import PARTIAL_SUFFIX, TRAINING_MANIFEST, adapters_root
 from confidante.llm.weights import FIX, generation_model_dir
 from confidante.records import new_id, utc_now
-from confidante.training.batch import Batch, file_name, read_batch, read_jsonl, row_key
+from confidante.training.batch import (
+    Batch,
+    file_name,
+    open_rows,
+    read_batch,
+    read_jsonl,
+    row_key,
+)
 from confidante.training.evaluate import mean_loss, preference_accuracy
 
 FORMAT_VERSION = 1
@@ -135,8 +144,13 @@ def as_prompt_completion(row: dict[str, Any]) -> dict[str, Any]:
     return {"prompt": messages[:-1], "completion": messages[-1:]}
 
 
-def load_rows(batch: Batch, user_id: str | None = None) -> TrainingRows:
-    """The batch's SFT and DPO rows; with ``user_id``, only those from that user's interactions."""
+def load_rows(
+    batch: Batch, user_id: str | None = None, *, sealer: Sealer = PLAIN_TEXT
+) -> TrainingRows:
+    """The batch's SFT and DPO rows; with ``user_id``, only those from that user's interactions.
+
+    ``sealer`` opens the rows of a batch in an encrypted data dir.
+    """
     manifest = batch.manifest
     if user_id is not None and user_id not in manifest.get("users", []):
         users = ", ".join(manifest.get("users", [])) or "none"
@@ -151,7 +165,10 @@ def load_rows(batch: Batch, user_id: str | None = None) -> TrainingRows:
         try:
             found = read_jsonl(batch.path / name)
             sources = manifest["provenance"][name]
-            return [r for r in found if wanted is None or wanted & set(sources.get(row_key(r), []))]
+            chosen = [
+                r for r in found if wanted is None or wanted & set(sources.get(row_key(r), []))
+            ]
+            return open_rows(chosen, sealer)
         except (OSError, ValueError, KeyError) as exc:
             raise CorruptBatchError(
                 f"{batch.path / name} is unreadable ({exc}); delete the batch and distill again."
@@ -199,7 +216,11 @@ def train_adapter(
     """
     options = options or TrainOptions.from_settings(settings)
     batch = open_batch(settings, batch_id)
-    rows = load_rows(batch, user_id)
+    sealer = open_sealer(settings, settings.resolved_data_dir())
+    try:
+        rows = load_rows(batch, user_id, sealer=sealer)
+    finally:
+        sealer.close()
     if len(rows.sft_train) < options.min_examples:
         whose = f" of user {user_id!r}" if user_id else ""
         raise TooFewExamplesError(
