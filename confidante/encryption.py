@@ -259,6 +259,35 @@ class UserKeySealer:
                 conn.execute("DELETE FROM data_keys WHERE user_id = ?", (user_id,))
             self._keyring.checkpoint()
 
+    def rewrap(self, new_master_key: bytes) -> int:
+        """Wrap every data key with ``new_master_key`` instead, atomically; returns how many.
+
+        The sealed values are untouched: only the key ring changes.
+        """
+        new = AESGCM(new_master_key)
+        with self._lock, self._keyring.transaction() as conn:
+            rows = conn.execute("SELECT key_id, user_id, wrapped FROM data_keys").fetchall()
+            for row in rows:
+                context = _wrapping_context(row["key_id"], row["user_id"])
+                try:
+                    key = _open_bytes(self._master, row["wrapped"], context)
+                except InvalidTag:
+                    raise EncryptionError(
+                        f"The data key {row['key_id']} in {self._keyring.path} is damaged; "
+                        "nothing was changed."
+                    ) from None
+                conn.execute(
+                    "UPDATE data_keys SET wrapped = ? WHERE key_id = ?",
+                    (_seal_bytes(new, key, context), row["key_id"]),
+                )
+            conn.execute(
+                "UPDATE keyring_meta SET value = ? WHERE name = 'check'",
+                (_seal_bytes(new, KEY_CHECK, b"check"),),
+            )
+        self._master = new
+        self._keyring.checkpoint()
+        return len(rows)
+
     def close(self) -> None:
         """Close the key ring."""
         self._keyring.close()
@@ -305,6 +334,29 @@ def open_sealer(settings: Settings, data_dir: Path, *, new_data_allowed: bool = 
             "`confidante encryption enable`, or unset the master key."
         )
     return UserKeySealer(master, Database(keyring), cached_users=settings.cached_users)
+
+
+def rotate_master_key(settings: Settings, new_key_file: Path) -> int:
+    """Re-wrap an encrypted data dir's data keys with the master key in ``new_key_file``.
+
+    Opens the key ring with the configured (old) key; afterwards only the new one opens it.
+    Returns how many data keys were re-wrapped.
+    """
+    root = settings.resolved_data_dir()
+    if not (root / KEYRING_FILE).exists():
+        raise EncryptionError(f"The data dir {root} is not encrypted; there is no key to rotate.")
+    new_settings = settings.model_copy(
+        update={"encryption_key_file": new_key_file, "encryption_key": None}
+    )
+    new_key = load_master_key(new_settings, root)
+    assert new_key is not None
+    sealer = open_sealer(settings, root)
+    if not isinstance(sealer, UserKeySealer):
+        raise EncryptionKeyError("No master key is set; set the current one to rotate it.")
+    try:
+        return sealer.rewrap(new_key)
+    finally:
+        sealer.close()
 
 
 def open_database(settings: Settings, data_dir: Path | None = None) -> Database:

@@ -233,6 +233,21 @@ def test_a_changed_or_moved_value_is_refused(encrypted: Settings):
         database.close()
 
 
+def test_rotating_the_master_key_rewraps_the_data_keys(encrypted: Settings, tmp_path: Path):
+    from confidante.encryption import rotate_master_key
+
+    plant(encrypted)
+    plant(encrypted, user="other")
+    new_file = key_file(tmp_path / "new")
+    assert rotate_master_key(encrypted, new_file) == 3  # victim, other, bystander
+    with pytest.raises(EncryptionKeyError, match="another key"):
+        open_database(encrypted)  # the old key no longer opens it
+    rotated = encrypted.model_copy(update={"encryption_key_file": new_file})
+    with Assistant.open(settings=rotated, llm=ScriptedLLM(), embeddings=HashEmbedder()) as a:
+        assert any(f.object == MARKER for f in a.profile("victim").facts)
+        assert a.recall("other", f"{MARKER} tea", k=1)[0].text == f"I love {MARKER} tea."
+
+
 def test_cli_makes_a_private_key_file_and_never_overwrites_one(tmp_path: Path):
     env = {**os.environ, "CONFIDANTE_DATA_DIR": str(tmp_path / "data")}
     out = tmp_path / "master.key"

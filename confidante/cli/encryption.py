@@ -62,3 +62,22 @@ def enable(data_dir: DataDir = None) -> None:
     err.print(
         text(f"Encrypted {report.values} stored values and {report.batch_rows} training rows.")
     )
+
+
+@encryption_app.command("rotate")
+def rotate(
+    new_key_file: Annotated[
+        Path, typer.Option("--new-key-file", help="The new master key (see `new-key`).")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Re-wrap every user's data key with a new master key; then switch the setting to it.
+
+    Stop the server first. The configured (old) key opens the key ring; afterwards only the
+    new one does. The stored data is not rewritten.
+    """
+    from confidante.encryption import rotate_master_key
+
+    count = rotate_master_key(settings_for(data_dir, existing=True), new_key_file)
+    hint = f"set CONFIDANTE_ENCRYPTION_KEY_FILE={new_key_file}"
+    err.print(text(f"Re-wrapped {count} data keys with the new master key; {hint}."))
