@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from confidante.extraction.base import FactExtractor
 from confidante.extraction.llm import LLMFactExtractor
 from confidante.extraction.llm_prompt import Turn
+from confidante.graph.changes import place_changes
 from confidante.graph.knowledge import KnowledgeGraph, Observation
-from confidante.graph.schema import SELF, FactCandidate
+from confidante.graph.schema import CHANGED_TO, SELF, FactCandidate
 from confidante.memory.documents import Document
 from confidante.memory.retrieval import HybridMemory
 from confidante.records import Fact, Message
@@ -115,6 +118,41 @@ class Learner:
                 )
         return found
 
+    def likeness(self, value: str, others: Sequence[str]) -> list[float]:
+        """Cosine of ``value``'s embedding with each of ``others``'."""
+        vectors = np.asarray(self.memory.embeddings.embed_documents([value, *others]))
+        norms = np.linalg.norm(vectors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = vectors / norms[:, None]
+        return [float(x) for x in unit[1:] @ unit[0]]
+
+    def _reconcile(
+        self, user_id: str, said: Sequence[Message], found: list[Observation]
+    ) -> list[Fact]:
+        """Reconcile ``found`` in the graph, placing changes that name only the new value.
+
+        Those are placed against what the graph holds just before their message, so a batch
+        is learned message by message when it has any.
+        """
+        if not any(o.candidate.predicate == CHANGED_TO for o in found):
+            return self.graph.learn(user_id, found)
+        changed: dict[str, Fact] = {}
+        for message in said:
+            here = [o for o in found if o.source_id == message.id]
+            if any(o.candidate.predicate == CHANGED_TO for o in here):
+                placed = place_changes(
+                    [o.candidate for o in here],
+                    current=self.graph.facts(user_id, current_only=True),
+                    text=message.content,
+                    likeness=self.likeness,
+                )
+                here = [
+                    Observation(candidate=c, source_id=here[0].source_id, said_at=here[0].said_at)
+                    for c in placed
+                ]
+            changed |= {f.id: f for f in self.graph.learn(user_id, here)}
+        return list(changed.values())
+
     def learn(
         self,
         user_id: str,
@@ -128,7 +166,7 @@ class Learner:
         said = [m for m in messages if m.role == "user"]
         if not said:
             return []
-        changed = self.graph.learn(user_id, self.observations(said, extracted))
+        changed = self._reconcile(user_id, said, self.observations(said, extracted))
         # New facts become extra keys that lead back to their source turns (facts already
         # indexed are skipped by index(); one created and replaced in this batch still counts).
         documents = [message_document(m) for m in said] + [fact_document(f) for f in changed]

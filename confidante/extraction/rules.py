@@ -14,7 +14,13 @@ from functools import partial
 from typing import Any
 
 from confidante.extraction.language import Clause, People, clauses, normalise, sentences
-from confidante.graph.schema import PREDICATES, RELATION_ALIASES, RELATION_WORDS, FactCandidate
+from confidante.graph.schema import (
+    CHANGED_TO,
+    PREDICATES,
+    RELATION_ALIASES,
+    RELATION_WORDS,
+    FactCandidate,
+)
 
 Special = Callable[[re.Match[str], str, float, bool], list[FactCandidate]]
 Cleaner = Callable[[str], list[str]]
@@ -804,6 +810,16 @@ def _left_for(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     return _workplaces(speaker, old, conf, negated=True) + _workplaces(speaker, new, conf)
 
 
+def _switched(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
+    """For "I switched to history", "doing keto instead": a new value, its relation unsaid.
+
+    The learner places it by the value it replaces (``graph.changes``).
+    """
+    said = _group(m, "x") or _rest(m)
+    values = _phrase(_ARTICLE.sub("", said.strip()), extra=_ACTIVITY_CUT, words=4)[:1]
+    return [_fact(speaker, CHANGED_TO, v, confidence=conf) for v in values]
+
+
 def _promoted(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I got promoted to head chef", "they made me team lead"."""
     job = _tidy(_soft(_AGED.sub("", _group(m, "job"))), max_words=4)
@@ -1409,6 +1425,13 @@ allergic_to:allergens (?:<I>react|<I>broke\s+out\s+in\s+(?:hives|a\s+rash)|\bbro
 allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
                       (?!(?:severe|mild|bad|serious|slight)\s)
                       (?=[\w-]+\s+allerg)
+@switched             <ICV>(?:now\s+|since\s+)?(?:switched|changed|shifted|transferred|transfer
+                      |swapped|moved|converted)\s+(?:over\s+)?(?:to|onto|into|for)\s+
+@switched             \b(?:has|have|'ve|'s)\s+(?:now\s+)?(?:switched|shifted|changed)\s+(?:over\s+)?
+                      (?:to|onto)\s+
+@switched             \b(?:doing|joined|taken\s+up|took\s+up|picked\s+up|started|chose|trying
+                      |playing|learning|studying|eating|drinking|using|went\s+for|going\s+for
+                      |got|bought|adopted)\s+(?P<x>[^,.;!?]{2,40}?)\s+instead\b
 @diet                 <IM>(?:a\s+|on\s+a\s+)?<DIET>
 @diet                 <I>(?:became|went|turned|eat|keep|follow|stay|eat\s+only)\s+(?:a\s+)?<DIET>
 @diet                 <IVE>been\s+(?:a\s+)?<DIET>
@@ -1534,7 +1557,7 @@ _HANDLERS = (
     *(_gone, _vegan, _reaction, _diet_named, _program, _graduated, _friends_no_more, _admitted),
     *(_work_in, _titled, _pet_is, _taste_is, _business, _moved_someone, _habit, _teach),
     *(_jobless, _moving_to, _native, _no_diet, _verb_job, _taste_is_not, _apprentice),
-    *(_allergy_named, _no_dislike, _gone_off),
+    *(_allergy_named, _no_dislike, _gone_off, _switched),
 )
 _SPECIAL: dict[str, Special] = {f.__name__[1:]: f for f in _HANDLERS}
 
@@ -1717,7 +1740,7 @@ class RuleExtractor:
         for _, _, fact in sorted(found, key=lambda item: (item[0], item[1])):
             # The first role said wins: "my fiancée Laura and I are getting married" is one fact.
             key = (fact.subject, fact.predicate, fact.object.casefold(), fact.negated)
-            if key not in seen and fact.predicate in PREDICATES:
+            if key not in seen and (fact.predicate in PREDICATES or fact.predicate == CHANGED_TO):
                 seen.add(key)
                 out.append(replace(fact, valid_from=when) if when else fact)
         return out

@@ -13,6 +13,11 @@ from datetime import datetime
 # (a message with no speaker name) are about this entity.
 SELF = "user"
 
+# Not a relation but a candidate's placeholder: "I switched to history", "doing keto instead"
+# name a new value of something the subject already has, without saying what it is. The
+# learner places it (``graph.changes``) by the value it replaces; unplaced, it is dropped.
+CHANGED_TO = "changed_to"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Predicate:
