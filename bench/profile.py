@@ -52,16 +52,25 @@ _WORD = re.compile(r"[\w]+(?:['’][\w]+)*")
 _ARTICLES = {"a", "an", "the", "my", "our", "his", "her", "their"}
 
 
+def _singular(word: str) -> str:
+    """"nuts" and "nut" name the same value (applied to both sides alike)."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def words(text: str) -> list[str]:
-    """The content words of ``text``, case-folded: no articles, possessives or punctuation."""
+    """The content words of ``text``, case-folded, singular: no articles, possessives or
+    punctuation."""
     found = [w.casefold().replace("’", "'") for w in _WORD.findall(text)]
-    return [w.removesuffix("'s") for w in found if w not in _ARTICLES]
+    return [_singular(w.removesuffix("'s")) for w in found if w not in _ARTICLES]
 
 
 def _pet_value(text: str) -> str:
-    """A pet's name out of "a dog named Rex" (a species alone stays as it is)."""
+    """A pet's name out of "a dog named Rex" or "husky Rex" (a species alone stays as it is)."""
     named = re.search(r"\b(?:named|called)\s+(.+)$", text)
-    return named.group(1) if named else text
+    if named:
+        return named.group(1)
+    capitalised = [w for w in text.split() if w[:1].isupper()]
+    return " ".join(capitalised) if capitalised else text
 
 
 def same_object(gold: str, produced: str, predicate: str) -> bool:

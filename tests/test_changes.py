@@ -102,3 +102,12 @@ def test_placing_without_anything_held_or_alike_drops_the_change():
         ("speaks", "French", True),
         ("speaks", "Mandarin", False),
     ]
+
+
+def test_the_rules_fold_a_change_they_read_into_the_reading():
+    from confidante.extraction.rules import RuleExtractor
+
+    read = RuleExtractor().extract("Knees gave up. Taken up golf instead.", speaker=SELF)
+    assert [(c.predicate, c.object, c.replaces) for c in read] == [("plays", "golf", True)]
+    unread = RuleExtractor().extract("Our club has switched to pickleball.", speaker=SELF)
+    assert [(c.predicate, c.object) for c in unread] == [(CHANGED_TO, "pickleball")]

@@ -55,6 +55,11 @@ def fact_document(fact: Fact) -> Document:
     )
 
 
+def _changing(candidate: FactCandidate) -> bool:
+    """Whether placing a candidate depends on what the graph holds (see ``graph.changes``)."""
+    return candidate.predicate == CHANGED_TO or candidate.replaces
+
+
 class Learner:
     """Turns stored messages into graph facts and recallable documents.
 
@@ -134,12 +139,12 @@ class Learner:
         Those are placed against what the graph holds just before their message, so a batch
         is learned message by message when it has any.
         """
-        if not any(o.candidate.predicate == CHANGED_TO for o in found):
+        if not any(_changing(o.candidate) for o in found):
             return self.graph.learn(user_id, found)
         changed: dict[str, Fact] = {}
         for message in said:
             here = [o for o in found if o.source_id == message.id]
-            if any(o.candidate.predicate == CHANGED_TO for o in here):
+            if any(_changing(o.candidate) for o in here):
                 placed = place_changes(
                     [o.candidate for o in here],
                     current=self.graph.facts(user_id, current_only=True),

@@ -202,6 +202,7 @@ _BREAK = re.compile(
     r"|(?:officially|now|currently)\s+(?:a|an|\d)|originally\s))",
     re.IGNORECASE,
 )
+_PRONOUN_STARTS = frozenset("i my our we he she they his her their it its you your the".split())
 _SUBJECT_AT_START = re.compile(rf"^\W*{_LEAD}{_SUBJECT}", re.IGNORECASE)
 
 # A clause that starts with a verb or a state leaves its "I" out: "Moved to Leeds in May",
@@ -292,13 +293,31 @@ def _in_first_person(rest: str) -> str:
     return _POSSESSIVE.sub("my", (joined + tail).replace("I 'm", "I'm"))
 
 
+_CAPITALISED_START = re.compile(r"(?-i:[A-ZÀ-ÖØ-Þ])[\w'-]*")
+
+
+def _starts_someone(sentence: str, at: int, is_name: Callable[[str], bool]) -> bool:
+    """Whether a break before ``at`` starts a clause.
+
+    Not when the word there is a capitalised non-name: in "I speak Spanish, French and German"
+    French is a list item, not someone who speaks.
+    """
+    word = _CAPITALISED_START.match(sentence, at)
+    if word is None or word.group().casefold().split("'")[0] in _PRONOUN_STARTS:
+        return True
+    return is_name(word.group())
+
+
 def clauses(sentence: str, is_name: Callable[[str], bool], people: People) -> list[Clause]:
     """``sentence`` cut into clauses, each in the first person with who it is about.
 
     ``people`` holds the people named so far in the message, newest last; "he"/"she" is the
     newest of them (a clause about nobody named is left out). Names found here are added.
     """
-    cuts = [0] + [m.end() for m in _BREAK.finditer(sentence)] + [len(sentence)]
+    cuts = [0] + [
+        m.end() for m in _BREAK.finditer(sentence) if _starts_someone(sentence, m.end(), is_name)
+    ]
+    cuts.append(len(sentence))
     out: list[Clause] = []
     carried = ""
     for start, end in zip(cuts, cuts[1:], strict=False):

@@ -720,17 +720,20 @@ _AS_JOB = _rx(r"\bas\s+(?:an?\s+)?(?P<job>[\w-]+(?:\s+[\w-]+){0,2})")
 
 
 _SCHOOLISH = re.compile(r"\b(?:University|College|School|Academy|Institute|Uni|Polytechnic)\b")
+_STUDYING = _rx(r"\b(?:studying|majoring\s+in|to\s+study)\s+")
 _DOING = _rx(r"\b(?:doing|studying|to\s+study|reading|to\s+read|majoring\s+in)\s+")
 
 
 def _employer(m: Match, speaker: str, conf: float, neg: bool) -> Facts:
     """For "I work at Acme (in Leeds)", "been with Acme", "I quit Acme"; "... as a nurse".
 
-    Starting at a school ("started at Leeds Uni doing biochem") is studying there.
+    Starting at a school ("started at Leeds Uni doing biochem"), or at a place one then says
+    one is studying at ("started at McGill studying law"), is studying there.
     """
     starting = re.search(r"\b(?:start|started|starting|began|beginning)\b", m.group(), re.I)
     school = _org(_rest(m))
-    if starting and school and _SCHOOLISH.search(school[0]) and not neg:
+    studying = _STUDYING.search(_hard(_rest(m)))
+    if starting and school and (_SCHOOLISH.search(school[0]) or studying) and not neg:
         doing = _DOING.search(_hard(_rest(m)))
         fields = _restricted(_hard(_rest(m))[doing.end() :]) if doing else []
         return [_fact(speaker, "studies", o, confidence=conf) for o in [school[0], *fields]]
@@ -1426,7 +1429,7 @@ allergic_to:allergens <HAVE>(?:a|an)\s+(?:severe\s+|mild\s+)?
                       (?!(?:severe|mild|bad|serious|slight)\s)
                       (?=[\w-]+\s+allerg)
 @switched             <ICV>(?:now\s+|since\s+)?(?:switched|changed|shifted|transferred|transfer
-                      |swapped|moved|converted)\s+(?:over\s+)?(?:to|onto|into|for)\s+
+                      |swapped|moved|converted)\s+(?:over\s+)?(?:to|onto|for)\s+
 @switched             \b(?:has|have|'ve|'s)\s+(?:now\s+)?(?:switched|shifted|changed)\s+(?:over\s+)?
                       (?:to|onto)\s+
 @switched             \b(?:doing|joined|taken\s+up|took\s+up|picked\s+up|started|chose|trying
@@ -1687,6 +1690,30 @@ def _related(clause: Clause, speaker: str) -> Facts:
     return [_fact(speaker, pred, clause.about, role=role, confidence=0.6)]
 
 
+def _changes_read(found: list[tuple[int, int, FactCandidate]]) -> list[tuple[int, int, Any]]:
+    """Changes whose value another rule read with its relation, folded into that reading.
+
+    "Taken up golf instead": the plays fact is marked as replacing an older value, and the
+    change goes.
+    """
+    changes = {(f.subject, f.object.casefold()) for _, _, f in found if f.predicate == CHANGED_TO}
+    out = []
+    for index, at, fact in found:
+        key = (fact.subject, fact.object.casefold())
+        if fact.predicate == CHANGED_TO:
+            read = any(
+                (g.subject, g.object.casefold()) == key and g.predicate != CHANGED_TO
+                for _, _, g in found
+                if not g.negated
+            )
+            if read:
+                continue
+        elif key in changes and not fact.negated:
+            fact = replace(fact, replaces=True)
+        out.append((index, at, fact))
+    return out
+
+
 class RuleExtractor:
     """Finds facts with hand-written patterns over clauses: deterministic, fast, conservative.
 
@@ -1735,6 +1762,7 @@ class RuleExtractor:
                 )
                 here += [(index, len(sentence), f) for f in named]
             found += _negations_win(here)
+        found = _changes_read(found)
         seen: set[tuple[object, ...]] = set()
         out: list[FactCandidate] = []
         for _, _, fact in sorted(found, key=lambda item: (item[0], item[1])):

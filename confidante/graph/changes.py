@@ -85,20 +85,24 @@ def place_changes(
     text: str,
     likeness: Likeness,
 ) -> list[FactCandidate]:
-    """``candidates`` with each ``CHANGED_TO`` one placed (closing and opening) or dropped.
+    """``candidates`` with each change placed: a ``CHANGED_TO`` one closes and opens, or goes.
+
+    A candidate that ``replaces`` also closes the value it replaces, when one is found.
 
     ``current`` is what the graph holds now; ``text`` the message the candidates came from;
     ``likeness`` scores a value against others (cosine of their embeddings).
     """
     placed = [c for c in candidates if c.predicate != CHANGED_TO]
-    for change in (c for c in candidates if c.predicate == CHANGED_TO):
+    for change in [c for c in candidates if c.predicate == CHANGED_TO or c.replaces]:
         new_words = _content_words(change.object)
         if not new_words:
             continue
-        # A rule may have read the value with its relation ("taken up golf" is a sport): then
-        # only what it replaces is left to find, under that relation.
-        read = [c for c in placed if not c.negated and _content_words(c.object) == new_words]
-        relations = {c.predicate for c in read} & REPLACEABLE if read else SWITCHABLE
+        # A value read with its relation ("taken up golf instead" is a sport) leaves only what
+        # it replaces to find, under that relation.
+        known = change.predicate != CHANGED_TO
+        if known and change.predicate not in REPLACEABLE:
+            continue
+        relations = {change.predicate} if known else SWITCHABLE
         held = [
             f
             for f in current
@@ -110,6 +114,6 @@ def place_changes(
         if old is None:
             continue
         placed.append(replace(change, predicate=old.predicate, object=old.object, negated=True))
-        if not read:
+        if not known:
             placed.append(replace(change, predicate=old.predicate))
     return placed

@@ -126,6 +126,8 @@ class KnowledgeGraph:
             graph = self.graph(user_id)
             changed: dict[str, Fact] = {}
             for obs in observations:
+                if obs.candidate.predicate not in PREDICATES:
+                    continue  # an unplaced change (``CHANGED_TO``) says nothing by itself
                 for fact in self._reconcile(user_id, graph, obs):
                     changed[fact.id] = fact
                     _add_edge(graph, fact)

@@ -76,6 +76,9 @@ class FactCandidate:
     confidence: float = 1.0
     valid_from: datetime | None = None
     negated: bool = False  # "I no longer live in Paris": closes the matching fact
+    # "Taken up golf instead": the value replaces an older one of the relation, which the
+    # learner finds (``graph.changes``) even where the relation holds several values.
+    replaces: bool = False
 
     def statement(self, subject_label: str) -> str:
         """The fact as a sentence, with ``subject_label`` standing for the subject."""
