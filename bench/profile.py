@@ -53,7 +53,7 @@ _ARTICLES = {"a", "an", "the", "my", "our", "his", "her", "their"}
 
 
 def _singular(word: str) -> str:
-    """"nuts" and "nut" name the same value (applied to both sides alike)."""
+    """ "nuts" and "nut" name the same value (applied to both sides alike)."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
