@@ -20,6 +20,14 @@ PRIVATE_DIR = 0o700  # what Confidante creates is for its owner only
 PRIVATE_FILE = 0o600
 
 
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) for its owner only, narrowing an existing one to 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if path.stat().st_mode & 0o077:
+        path.chmod(PRIVATE_DIR)
+    return path
+
+
 class Sealer(Protocol):
     """Turns a user's text into what is stored, and back (see ``confidante.encryption``)."""
 

@@ -46,3 +46,12 @@ def test_an_open_data_dir_is_narrowed_and_a_key_store_dir_made_private(tmp_path:
     KeyStore.open(tmp_path / "keys-only").close()
     assert mode(tmp_path / "keys-only") == 0o700
     assert mode(tmp_path / "keys-only" / "confidante.db") == 0o600
+
+
+def test_an_existing_open_dir_is_narrowed_by_the_key_store_too(tmp_path: Path):
+    # `confidante keys create` may be the first command run on a data dir made by hand.
+    made = tmp_path / "made-by-hand"
+    made.mkdir(mode=0o755)
+    made.chmod(0o755)
+    KeyStore.open(made).close()
+    assert mode(made) == 0o700

@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from confidante.agent.learning import Learner
 from confidante.config import Settings
-from confidante.database import PRIVATE_DIR, Database
+from confidante.database import Database, make_private_dir
 from confidante.encryption import open_database
 from confidante.errors import DataDirNotWritableError, InvalidInputError
 from confidante.extraction.base import FactExtractor
@@ -56,9 +56,7 @@ def ensure_writable(data_dir: Path) -> Path:
     An existing data dir is narrowed to 0700 too: it holds people's life stories.
     """
     try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        if data_dir.stat().st_mode & 0o077:
-            data_dir.chmod(PRIVATE_DIR)
+        make_private_dir(data_dir)
         probe = data_dir / ".write-test"
         probe.write_text("ok")
         probe.unlink()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from confidante.database import PRIVATE_DIR, Database
+from confidante.database import Database, make_private_dir
 from confidante.errors import InvalidInputError, NotFoundError
 from confidante.records import new_id, utc_now, validate_user_id
 
@@ -97,7 +97,7 @@ class KeyStore:
     @classmethod
     def open(cls, data_dir: Path) -> KeyStore:
         """The key store in ``data_dir/confidante.db`` (the assistant's database file)."""
-        data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        make_private_dir(data_dir)  # an existing one is narrowed too: it holds key hashes
         return cls(Database(data_dir / "confidante.db"))
 
     def create(
