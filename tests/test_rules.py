@@ -298,6 +298,35 @@ POSITIVE: list[tuple[str, set[Fact]]] = [
         {(U, "lives_in", "Lisbon", None), (U, "works_at", "Acme", None)},
     ),
     ("Do you like pizza? I love sushi!", {(U, "likes", "sushi", None)}),
+    # an age in apposition to the name the speaker gives
+    (
+        "Hi, I'm Greta, 41.",
+        {(U, "name", "Greta", None), (U, "age", "41", None)},
+    ),
+    ("I'm Tom, 5 minutes away", {(U, "name", "Tom", None)}),
+    # where a thing was bought is not the thing
+    (
+        "I picked up a used Nikon D750 off a student on Gumtree",
+        {(U, "owns", "a used Nikon D750", None)},
+    ),
+    # a list of languages is one clause, not a person named French
+    (
+        "I speak Spanish, French and a little German.",
+        {
+            (U, "speaks", "Spanish", None),
+            (U, "speaks", "French", None),
+            (U, "speaks", "German", None),
+        },
+    ),
+    # starting at a place one studies at is studying, not a job
+    (
+        "My son Ravi just started at Monash studying law",
+        {
+            (U, "family", "Ravi", "son"),
+            ("Ravi", "studies", "Monash", None),
+            ("Ravi", "studies", "law", None),
+        },
+    ),
 ]
 
 

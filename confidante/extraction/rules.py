@@ -281,7 +281,10 @@ _WHEN, _HARD_CUT, _SOFT_CUT, _FILLER, _HYPOTHETICAL, _QUESTION_START = (
 _PREP_CUT = _rx(
     r"\s+(?:(?:up|down|over|out)\s+)?(?:at|in|on|by|with|for|from|since|during|every)\s+"
 )
-_OWN_CUT = _rx(_PREP_CUT.pattern + r"|\s+to\s+(?-i:[a-z])")  # "a necklace (to feel closer)"
+# "a necklace (to feel closer)", "a camera (off a guy in Bristol)"
+_OWN_CUT = _rx(
+    _PREP_CUT.pattern + r"|\s+to\s+(?-i:[a-z])|\s+off\s+(?:a|an|the|some|my|his|her|their)\b"
+)
 _LEADING = re.compile(_FRAGMENTS["LEADING"])  # case-sensitive: "The Beatles" keeps its article
 _LANG_LEADING = _rx(r"^(?:(?:a\s+little|little|a\s+bit\s+of|some|basic|fluent|good)\s+)+")
 _LIST_SEP = _rx(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+")
@@ -1191,6 +1194,8 @@ _TABLE = r"""
 @name~                <IM>(?=<CAP>)(?P<alone>)
 @age                  <IM>(?P<age>\d{1,3})\s*(?:years?\s+old|yrs?\s+old|yo|y/o)\b
 @age                  <I>turned\s+(?P<age>\d{1,3})\b
+@age                  (?:<IM>|\bmyself\s+)<CAPWORD>(?:\s+<CAPWORD>){0,2}\s*,\s+(?P<age>\d{1,2})
+                      (?:\s+(?:years?|yrs?)(?:\s+old)?)?(?=\s*(?:$|[,.!;]))
 @age                  (?:<IM>turning\s+|<IM>(?:going\s+to\s+be|gonna\s+be)\s+
                       |<I>(?:'ll|will)\s+be\s+)
                       (?P<age>\d{1,3})\b
