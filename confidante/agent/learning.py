@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from confidante.extraction.answers import ANSWER_WINDOW, Question, answer_facts, question_in
 from confidante.extraction.base import FactExtractor
 from confidante.extraction.llm import LLMFactExtractor
 from confidante.extraction.llm_prompt import Turn
 from confidante.graph.changes import place_changes
 from confidante.graph.knowledge import KnowledgeGraph, Observation
 from confidante.graph.schema import CHANGED_TO, SELF, FactCandidate
+from confidante.memory.cache import UserCache
 from confidante.memory.documents import Document
 from confidante.memory.retrieval import HybridMemory
 from confidante.records import Fact, Message
 
+QUESTIONS_KEPT = 1024  # users whose open question is remembered (in memory only)
 MESSAGE_PREFIX = "msg:"
 FACT_PREFIX = "fact:"
 
@@ -79,6 +83,8 @@ class Learner:
         self.graph = graph
         self.extractor = extractor
         self.llm_extractor = llm_extractor
+        # The open question in each user's conversation, for the replies that answer it.
+        self._questions: UserCache[Question] = UserCache(QUESTIONS_KEPT)
 
     async def extract(self, messages: Sequence[Message]) -> dict[str, list[FactCandidate]] | None:
         """Facts per message id found with the LLM extractor, or None when there is none."""
@@ -99,11 +105,15 @@ class Learner:
         self,
         messages: Sequence[Message],
         extracted: Mapping[str, list[FactCandidate]] | None = None,
+        *,
+        user_id: str | None = None,
     ) -> list[Observation]:
         """Fact candidates from what people said; "I" is the speaker's name, or the user.
 
         A message's facts in ``extracted`` (from ``extract``) are used instead of the
-        deterministic extractor's.
+        deterministic extractor's. With ``user_id``, a question asked of the others in that
+        user's conversation ("where is everyone from?") is kept, and short replies after it
+        that say nothing by themselves ("Busan") answer it (``extraction.answers``).
         """
         found: list[Observation] = []
         for message in messages:
@@ -115,6 +125,8 @@ class Learner:
                 candidates = self.extractor.extract(
                     message.content, speaker=speaker, when=message.created_at
                 )
+            if user_id is not None:
+                candidates = candidates or self._answered(user_id, message.content, speaker)
             for candidate in candidates:
                 found.append(
                     Observation(
@@ -122,6 +134,21 @@ class Learner:
                     )
                 )
         return found
+
+    def _answered(self, user_id: str, text: str, speaker: str) -> list[FactCandidate]:
+        """What ``text`` answers of the open question in the user's conversation, if any."""
+        asked = question_in(text, speaker)
+        if asked is not None:
+            self._questions.put(user_id, asked)
+            return []
+        question = self._questions.get(user_id)
+        if question is None:
+            return []
+        if question.replies + 1 >= ANSWER_WINDOW:
+            self._questions.pop(user_id)
+        else:
+            self._questions.put(user_id, replace(question, replies=question.replies + 1))
+        return answer_facts(question, text, speaker)
 
     def likeness(self, value: str, others: Sequence[str]) -> list[float]:
         """Cosine of ``value``'s embedding with each of ``others``'."""
@@ -171,7 +198,8 @@ class Learner:
         said = [m for m in messages if m.role == "user"]
         if not said:
             return []
-        changed = self._reconcile(user_id, said, self.observations(said, extracted))
+        found = self.observations(said, extracted, user_id=user_id)
+        changed = self._reconcile(user_id, said, found)
         # New facts become extra keys that lead back to their source turns (facts already
         # indexed are skipped by index(); one created and replaced in this batch still counts).
         documents = [message_document(m) for m in said] + [fact_document(f) for f in changed]
