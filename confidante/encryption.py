@@ -297,7 +297,8 @@ def holds_user_data(database_path: Path) -> bool:
     """Whether the database at ``database_path`` has rows of any user's text."""
     if not database_path.exists():
         return False
-    conn = sqlite3.connect(f"file:{database_path}?mode=ro", uri=True)
+    # as_uri escapes what a path may hold ("?", "#", spaces); read-only, so nothing is created.
+    conn = sqlite3.connect(f"{database_path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         # Everything stored about a user starts as a message or, added directly, a fact.

@@ -111,3 +111,22 @@ def test_the_rules_fold_a_change_they_read_into_the_reading():
     assert [(c.predicate, c.object, c.replaces) for c in read] == [("plays", "golf", True)]
     unread = RuleExtractor().extract("Our club has switched to pickleball.", speaker=SELF)
     assert [(c.predicate, c.object) for c in unread] == [(CHANGED_TO, "pickleball")]
+
+
+def test_with_nothing_to_replace_a_clear_kind_of_value_opens_alone(real: Assistant):
+    facts = told(real, "Big news: I've switched to chemistry this term.")
+    assert facts == {("studies", "chemistry"): True}
+
+
+def test_kind_of_names_only_clear_kinds(packaged_embeddings):
+    from confidante.agent.learning import cosines
+
+    def likeness(value: str, others):
+        return cosines(packaged_embeddings, value, others)
+
+    from confidante.graph.changes import kind_of
+
+    assert kind_of("rugby", likeness) == "plays"
+    assert kind_of("Spanish", likeness) == "speaks"
+    assert kind_of("a new phone", likeness) is None
+    assert kind_of("nurse", likeness) is None  # a job: never placed by kind

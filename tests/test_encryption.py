@@ -258,3 +258,17 @@ def test_cli_makes_a_private_key_file_and_never_overwrites_one(tmp_path: Path):
     assert len(base64.b64decode(out.read_text().strip())) == 32
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode != 0 and "never overwritten" in again.stderr
+
+
+def test_plain_data_is_found_under_any_path(tmp_path: Path):
+    from confidante.encryption import holds_user_data
+
+    odd = tmp_path / "data ?#dir"
+    odd.mkdir()
+    database = odd / "confidante.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE messages (content TEXT)")
+    assert holds_user_data(database) is False
+    with sqlite3.connect(database) as conn:
+        conn.execute("INSERT INTO messages VALUES ('hello')")
+    assert holds_user_data(database) is True

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 from confidante.extraction.answers import ANSWER_WINDOW, Question, answer_facts, question_in
 from confidante.extraction.base import FactExtractor
@@ -57,6 +58,15 @@ def fact_document(fact: Fact) -> Document:
         source_ids=fact.source_ids,
         created_at=fact.valid_from,
     )
+
+
+def cosines(embeddings: Embeddings, value: str, others: Sequence[str]) -> list[float]:
+    """Cosine of ``value``'s embedding with each of ``others``' (0 for an all-zero vector)."""
+    vectors = np.asarray(embeddings.embed_documents([value, *others]))
+    norms = np.linalg.norm(vectors, axis=1)
+    norms[norms == 0] = 1.0
+    unit = vectors / norms[:, None]
+    return [float(x) for x in unit[1:] @ unit[0]]
 
 
 def _changing(candidate: FactCandidate) -> bool:
@@ -152,11 +162,7 @@ class Learner:
 
     def likeness(self, value: str, others: Sequence[str]) -> list[float]:
         """Cosine of ``value``'s embedding with each of ``others``'."""
-        vectors = np.asarray(self.memory.embeddings.embed_documents([value, *others]))
-        norms = np.linalg.norm(vectors, axis=1)
-        norms[norms == 0] = 1.0
-        unit = vectors / norms[:, None]
-        return [float(x) for x in unit[1:] @ unit[0]]
+        return cosines(self.memory.embeddings, value, others)
 
     def _reconcile(
         self, user_id: str, said: Sequence[Message], found: list[Observation]

@@ -4,8 +4,10 @@ An extractor that reads a change of state without the relation ("switched to X",
 instead") gives a ``CHANGED_TO`` candidate. What X replaces is in what the graph already
 holds about the subject: the current value the message names ("law was making me
 miserable"), else the current value most like X in meaning (pickleball for badminton). The
-change then closes that value and opens X under the same relation. A change that matches
-nothing the subject has is dropped: the message stays a memory, the profile is left alone.
+change then closes that value and opens X under the same relation. When nothing held is
+replaced, a value that is clearly of one kind (a sport, a subject, a language, a town, a diet,
+by the embedder against descriptions of each) opens under that relation; anything else is
+dropped: the message stays a memory, the profile is left alone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,22 @@ REPLACEABLE = SWITCHABLE | {"pet"}
 # How alike (cosine, normalised embeddings) a new value must be to the value it replaces
 # when the message does not name the old one.
 MIN_LIKENESS = 0.3
+
+# When the subject holds nothing the new value replaces, what kind of value it is says the
+# relation: the embedder compares it with descriptions of each kind (zero-shot). Job and
+# employer descriptions compete but never win: "nurse" is as near "an employer" as "a job".
+KINDS = {
+    "studies": ("a university subject", "a field of study", "an academic degree course"),
+    "plays": ("a sport", "a team game", "a board game or video game", "a musical instrument"),
+    "diet": ("a diet", "a way of eating"),
+    "lives_in": ("a city", "a town", "a country"),
+    "speaks": ("a language",),
+    "works_at": ("a company", "an employer"),
+    "job": ("a job title", "an occupation"),
+}
+PLACED_BY_KIND = frozenset({"studies", "plays", "diet", "lives_in", "speaks"})
+MIN_KIND_LIKENESS = 0.35
+MIN_KIND_MARGIN = 0.07  # over the next kind: an unclear value is left alone
 
 Likeness = Callable[[str, Sequence[str]], list[float]]
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -78,6 +96,19 @@ def _replaced(value: str, held: Sequence[Fact], text: str, likeness: Likeness) -
     return held[best] if scores[best] >= MIN_LIKENESS else None
 
 
+def kind_of(value: str, likeness: Likeness) -> str | None:
+    """The relation whose kind of value ``value`` clearly is, if one of ``PLACED_BY_KIND``."""
+    labels = [(kind, text) for kind, texts in KINDS.items() for text in texts]
+    scores = likeness(value, [text for _, text in labels])
+    best: dict[str, float] = {}
+    for (kind, _), score in zip(labels, scores, strict=True):
+        best[kind] = max(best.get(kind, -1.0), score)
+    ranked = sorted(best.items(), key=lambda item: -item[1])
+    (kind, top), (_, second) = ranked[0], ranked[1]
+    clear = top >= MIN_KIND_LIKENESS and top - second >= MIN_KIND_MARGIN
+    return kind if clear and kind in PLACED_BY_KIND else None
+
+
 def place_changes(
     candidates: Sequence[FactCandidate],
     *,
@@ -112,6 +143,9 @@ def place_changes(
         ]
         old = _replaced(change.object, held, text, likeness)
         if old is None:
+            kind = None if known else kind_of(change.object, likeness)
+            if kind is not None:  # nothing held to close: the new value alone
+                placed.append(replace(change, predicate=kind))
             continue
         placed.append(replace(change, predicate=old.predicate, object=old.object, negated=True))
         if not known:
