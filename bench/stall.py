@@ -51,15 +51,17 @@ WORDS = (
 Figures = dict[str, float]
 
 
-def run_server(data_dir: str, port: int, default_switch: bool) -> None:
+def run_server(data_dir: str, port: int, default_switch: bool, background: int) -> None:
     """Child process: serve an assistant on ``port`` until terminated."""
     import uvicorn
 
     from confidante.serving.server import Service, freeze_startup_objects, share_the_interpreter
 
-    settings = Settings(data_dir=Path(data_dir))
+    # As `confidante serve` does, unless --no-background.
+    settings = Settings(data_dir=Path(data_dir), background_processes=background)
     assistant = AsyncAssistant.open(settings=settings, llm=ScriptedLLM(["Noted."]))
     service = Service.build(assistant, host="127.0.0.1")
+    assistant.start_background()
     freeze_startup_objects()
     if not default_switch:  # as `confidante serve` does
         share_the_interpreter()
@@ -192,8 +194,10 @@ def one_run(root: Path, args: argparse.Namespace) -> dict[str, Figures]:
     import_keys = [store.create(user_id=f"import{i}")[1] for i in range(args.large_clients)]
     store.close()
     port = free_port()
+    background = 0 if args.no_background else 1
+    # Not a daemon: a daemon process may not start the server's background process.
     child = multiprocessing.get_context("spawn").Process(
-        target=run_server, args=(str(root), port, args.default_switch), daemon=True
+        target=run_server, args=(str(root), port, args.default_switch, background)
     )
     child.start()
     try:
@@ -234,6 +238,11 @@ def main() -> None:
         "--default-switch",
         action="store_true",
         help="keep Python's GIL switch interval, instead of the shorter one the server sets",
+    )
+    parser.add_argument(
+        "--no-background",
+        action="store_true",
+        help="extract and export in threads of the server, not in a background process",
     )
     args = parser.parse_args()
     runs = []

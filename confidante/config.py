@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt, SecretStr
+from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,18 @@ class Settings(BaseSettings):
         default=256,
         description="Users whose indexes and graphs stay in memory; the least recently served "
         "beyond that are dropped and loaded again from disk when next needed.",
+    )
+    background_processes: NonNegativeInt = Field(
+        default=0,
+        description="Processes of lower CPU priority that run the extraction rules and exports, "
+        "so one large request cannot hold up small ones; 0 runs them in threads of this process. "
+        "`confidante serve` uses 1 unless this is set.",
+    )
+    background_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the background processes' CPU priority is (nice, 0-19).",
     )
     encryption_key_file: Path | None = Field(
         default=None,

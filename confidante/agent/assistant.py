@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
@@ -94,6 +95,7 @@ class AsyncAssistant:
         self._database = parts.database
         self._owned_llm = parts.owned_llm  # built for this assistant, so closed by it
         self._user_adapters = parts.user_adapters
+        self._background = parts.background
         # Decided once: a runtime Protocol check costs more than a prompt's other bookkeeping.
         self._profile_first = (
             isinstance(self.llm, PrefixCachingLLM) and self.llm.prefix_caching
@@ -539,8 +541,10 @@ class AsyncAssistant:
         """Everything held about ``user_id``, as JSON-ready data."""
         user_id = self._require_user(user_id)
         # A long history takes a while to gather: in a thread, other requests go on meanwhile.
-        return await asyncio.to_thread(
-            export_user,
+        return await asyncio.to_thread(self._gather_export, user_id)
+
+    def _gather_export(self, user_id: str) -> dict[str, Any]:
+        return export_user(
             user_id,
             journal=self.journal,
             graph=self.graph,
@@ -548,10 +552,33 @@ class AsyncAssistant:
             at=utc_now(),
         )
 
+    async def export_json(self, user_id: str) -> bytes:
+        """``export`` as UTF-8 JSON, made in a background process when there is one.
+
+        Gathering and encoding a long history is seconds of pure Python: in a thread of this
+        process it would take the interpreter from every other request meanwhile.
+        """
+        user_id = self._require_user(user_id)
+
+        def here() -> bytes:
+            return json.dumps(self._gather_export(user_id), ensure_ascii=False).encode()
+
+        if self._background is None:
+            return await asyncio.to_thread(here)
+        return await self._background.export_json(user_id, here)
+
     @property
     def model_name(self) -> str:
         """The name of the model that generates replies."""
         return self.llm.model_name
+
+    def start_background(self) -> None:
+        """Start the background processes now, if the settings ask for any (blocks a second).
+
+        A server does, so that its first large request does not wait for one to start.
+        """
+        if self._background is not None:
+            self._background.start()
 
     async def warm_up(self, progress: Callable[[str], None] | None = None) -> None:
         """Get the models ready now rather than during the first reply.
@@ -561,6 +588,9 @@ class AsyncAssistant:
         (``BackendUnavailableError`` if not). ``progress`` hears each step as it starts.
         """
         say = progress or (lambda step: None)
+        if self._background is not None:
+            say("Starting the background processes...")
+            await asyncio.to_thread(self.start_background)
         say("Loading the embedder...")
         await asyncio.to_thread(self.memory.embeddings.embed_query, "hello")
         if isinstance(self.llm, LoadableLLM):
@@ -573,6 +603,8 @@ class AsyncAssistant:
     async def close(self) -> None:
         """Flush and close the stores."""
         await asyncio.to_thread(self._learning.shutdown)  # learning under way ends first
+        if self._background is not None:
+            await asyncio.to_thread(self._background.close)
         await asyncio.to_thread(self.memory.close)  # writes vectors still buffered
         closer = getattr(self._owned_llm, "aclose", None)
         self._owned_llm = None

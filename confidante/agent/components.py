@@ -11,6 +11,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from confidante.agent.background import BackgroundWork
 from confidante.agent.learning import Learner
 from confidante.config import Settings
 from confidante.database import Database, make_private_dir
@@ -34,8 +35,10 @@ class Components:
     """Everything an assistant uses, built and ready.
 
     ``database`` is closed by the assistant, and so is ``owned_llm`` (the model, when it was
-    built for the assistant rather than passed in). Without a ``distiller``, ``forget`` has
-    no training batches to rewrite; without ``user_adapters``, no turn uses a user's adapter.
+    built for the assistant rather than passed in), and so is ``background`` (the worker
+    processes that extract and export, when the settings ask for them). Without a
+    ``distiller``, ``forget`` has no training batches to rewrite; without ``user_adapters``,
+    no turn uses a user's adapter.
     """
 
     settings: Settings
@@ -48,6 +51,7 @@ class Components:
     distiller: Distiller | None = None
     user_adapters: UserAdapters | None = None
     owned_llm: ChatLLM | None = None
+    background: BackgroundWork | None = None
 
 
 def ensure_writable(data_dir: Path) -> Path:
@@ -114,7 +118,18 @@ def build_components(
         llm = owned_llm = open_llm(settings)
     embeddings = _default_embeddings(settings) if embeddings is None else embeddings
     vectors = _default_vectors(root, settings.cached_users) if vectors is None else vectors
-    extractor = _default_extractor() if extractor is None else extractor
+    background = None
+    if extractor is None:
+        extractor = _default_extractor()
+        if settings.background_processes:
+            # Only the default moves to other processes: it keeps no state between calls,
+            # which a caller's extractor may.
+            extractor = background = BackgroundWork(
+                settings,
+                extractor=extractor,
+                processes=settings.background_processes,
+                niceness=settings.background_niceness,
+            )
     llm_extractor = (
         LLMFactExtractor(extraction_llm or llm, fallback=extractor)
         if settings.fact_extractor == "llm"
@@ -139,4 +154,5 @@ def build_components(
         distiller=Distiller(database=database, settings=settings),
         user_adapters=UserAdapters(settings) if personal else None,
         owned_llm=owned_llm,
+        background=background,
     )

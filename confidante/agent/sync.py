@@ -53,6 +53,10 @@ class Assistant(Blocking[AsyncAssistant]):
         """See ``AsyncAssistant.warm_up``."""
         self._run(self.inner.warm_up(progress))
 
+    def export_json(self, user_id: str) -> bytes:
+        """See ``AsyncAssistant.export_json``."""
+        return self._run(self.inner.export_json(user_id))
+
     def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
         """See ``AsyncAssistant.set_training_opt_out``."""
         self._run(self.inner.set_training_opt_out(user_id, opted_out))

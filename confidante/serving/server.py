@@ -114,8 +114,13 @@ def serve(
         check_bind(settings.server_host, keys, no_auth=settings.server_no_auth)
     finally:
         keys.close()
+    if "background_processes" not in settings.model_fields_set:
+        # A server shares its cores among clients: large requests' pure-Python work goes to
+        # a process of lower priority (see ``agent.background``).
+        settings = settings.model_copy(update={"background_processes": 1})
     assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=embeddings)
     service = Service.build(assistant, host=settings.server_host)
+    assistant.start_background()
     freeze_startup_objects()
     share_the_interpreter()
     try:
