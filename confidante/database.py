@@ -6,15 +6,17 @@ and callers may reach it from worker threads (``asyncio.to_thread``).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from confidante.errors import StorageError
+from confidante.errors import DataDirInUseError, StorageError
 
 PRIVATE_DIR = 0o700  # what Confidante creates is for its owner only
 PRIVATE_FILE = 0o600
@@ -26,6 +28,63 @@ def make_private_dir(path: Path) -> Path:
     if path.stat().st_mode & 0o077:
         path.chmod(PRIVATE_DIR)
     return path
+
+
+LOCK_FILE = "confidante.lock"
+
+
+class WriterLock:
+    """One writer per data dir: the assistant that opened it, until it closes.
+
+    Each assistant keeps per-user caches (indexes, graphs, buffered vectors) that another
+    writer's changes would silently contradict, so a second one is refused instead. The lock is
+    the kernel's (``flock``): a crashed holder releases it at once, and the file only names who
+    held it last. Readers (``MemoryReader``, read-only commands) take no lock.
+    """
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self._fd: int | None = fd
+        self.path = path
+
+    @classmethod
+    def acquire(cls, data_dir: Path) -> WriterLock:
+        """Take the data dir's writer lock, or raise ``DataDirInUseError`` naming its holder."""
+        path = data_dir / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        except OSError as exc:
+            raise StorageError(f"Cannot open {path}: {exc.strerror or exc}.") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 512, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise DataDirInUseError(_in_use_message(data_dir, holder)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {' '.join(sys.argv)[:400]}\n".encode(), 0)
+        return cls(fd, path)
+
+    def release(self) -> None:
+        """Let the next writer in (idempotent)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _in_use_message(data_dir: Path, holder: str) -> str:
+    pid, _, command = holder.partition(" ")
+    if pid == str(os.getpid()):
+        who = "another assistant in this process; close it first (or share it)"
+    elif pid:
+        who = f"process {pid} ({command or 'unknown command'}); stop it first"
+    else:
+        who = "another process; stop it first"
+    return (
+        f"The data directory {data_dir} is already open for writing by {who}. While a "
+        "`confidante serve` holds it, make changes through its HTTP API (for example "
+        "DELETE /v1/users/me with that user's key to forget them), or use another data dir."
+    )
 
 
 class Sealer(Protocol):

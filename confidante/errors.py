@@ -99,6 +99,10 @@ class DataDirNotWritableError(StorageError):
     """The data directory cannot be created or written."""
 
 
+class DataDirInUseError(StorageError):
+    """Another assistant, in this process or another, has the data directory open for writing."""
+
+
 class CorruptBatchError(StorageError):
     """A training batch directory has a missing or unreadable manifest or file."""
 

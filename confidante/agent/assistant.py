@@ -96,6 +96,7 @@ class AsyncAssistant:
         self._owned_llm = parts.owned_llm  # built for this assistant, so closed by it
         self._user_adapters = parts.user_adapters
         self._background = parts.background
+        self._writer_lock = parts.writer_lock
         # Decided once: a runtime Protocol check costs more than a prompt's other bookkeeping.
         self._profile_first = (
             isinstance(self.llm, PrefixCachingLLM) and self.llm.prefix_caching
@@ -614,6 +615,9 @@ class AsyncAssistant:
             self._database.checkpoint()
             self._database.close()
             self._database = None
+        if self._writer_lock is not None:
+            self._writer_lock.release()  # last: the next writer finds every file complete
+            self._writer_lock = None
 
     async def __aenter__(self) -> Self:
         return self

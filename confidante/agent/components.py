@@ -14,7 +14,7 @@ from langchain_core.embeddings import Embeddings
 from confidante.agent.background import BackgroundWork
 from confidante.agent.learning import Learner
 from confidante.config import Settings
-from confidante.database import Database, make_private_dir
+from confidante.database import Database, WriterLock, make_private_dir
 from confidante.encryption import open_database
 from confidante.errors import DataDirNotWritableError, InvalidInputError
 from confidante.extraction.base import FactExtractor
@@ -38,7 +38,7 @@ class Components:
     built for the assistant rather than passed in), and so is ``background`` (the worker
     processes that extract and export, when the settings ask for them). Without a
     ``distiller``, ``forget`` has no training batches to rewrite; without ``user_adapters``,
-    no turn uses a user's adapter.
+    no turn uses a user's adapter. ``writer_lock`` is released by the assistant when it closes.
     """
 
     settings: Settings
@@ -52,6 +52,7 @@ class Components:
     user_adapters: UserAdapters | None = None
     owned_llm: ChatLLM | None = None
     background: BackgroundWork | None = None
+    writer_lock: WriterLock | None = None
 
 
 def ensure_writable(data_dir: Path) -> Path:
@@ -111,6 +112,26 @@ def build_components(
             'fact_extractor="llm" (or set CONFIDANTE_FACT_EXTRACTOR=llm).'
         )
     root = ensure_writable(settings.resolved_data_dir())
+    writer_lock = WriterLock.acquire(root)
+    try:
+        return _build(
+            settings, root, writer_lock, llm, embeddings, vectors, extractor, extraction_llm
+        )
+    except BaseException:
+        writer_lock.release()
+        raise
+
+
+def _build(
+    settings: Settings,
+    root: Path,
+    writer_lock: WriterLock,
+    llm: ChatLLM | None,
+    embeddings: Embeddings | None,
+    vectors: VectorIndex | None,
+    extractor: FactExtractor | None,
+    extraction_llm: ChatLLM | None,
+) -> Components:
     owned_llm = None
     if llm is None:
         from confidante.llm.factory import open_llm
@@ -155,4 +176,5 @@ def build_components(
         user_adapters=UserAdapters(settings) if personal else None,
         owned_llm=owned_llm,
         background=background,
+        writer_lock=writer_lock,
     )
