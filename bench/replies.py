@@ -1,6 +1,7 @@
 """Are the assistant's replies right? Personal questions over synthetic histories, end to end.
 
-Usage: .venv/bin/python bench/replies.py [--split tuning|heldout|both] [--backends transformers vllm]
+Usage: .venv/bin/python bench/replies.py [--split tuning|heldout|both]
+       [--backends transformers vllm]
        [--model NAME=HF_FOLDER ...] [--max-tokens 96] [--limit N] [--show-replies]
 
 Each case of ``bench/data/replies/<split>.json`` is one person: a few dated messages they
@@ -143,9 +144,7 @@ async def answer(
     return reply, first if first is not None else total, total
 
 
-async def run_cases(
-    label: str, llm: ChatLLM, cases: list[Case], args: argparse.Namespace
-) -> Run:
+async def run_cases(label: str, llm: ChatLLM, cases: list[Case], args: argparse.Namespace) -> Run:
     run = Run(label)
     with tempfile.TemporaryDirectory() as root:
         settings = Settings(data_dir=Path(root), temperature=0.0)
@@ -154,8 +153,7 @@ async def run_cases(
         for case in cases:
             user = f"person-{case.id}"
             messages = [
-                Message(role="user", content=content, created_at=at)
-                for at, content in case.history
+                Message(role="user", content=content, created_at=at) for at, content in case.history
             ]
             await assistant.observe(user, messages)
             reply, first, total = await answer(assistant, user, case.question, args.max_tokens)
@@ -167,7 +165,9 @@ async def run_cases(
                 run.tokens_per_s.append(reply.completion_tokens / total)
             if args.show_replies:
                 mark = "pass" if verdict.passed else f"FAIL {verdict.missing} {verdict.stale}"
-                run.shown.append(f"  {case.id} {case.question!r}\n    -> {reply.content!r} [{mark}]")
+                run.shown.append(
+                    f"  {case.id} {case.question!r}\n    -> {reply.content!r} [{mark}]"
+                )
         await assistant.close()
     return run
 

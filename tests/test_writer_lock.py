@@ -20,9 +20,8 @@ from pathlib import Path
 from confidante import Assistant, Settings
 from confidante.testing import HashEmbedder, ScriptedLLM
 
-assistant = Assistant.open(
-    settings=Settings(data_dir=Path(sys.argv[1])), llm=ScriptedLLM(["ok"]), embeddings=HashEmbedder()
-)
+settings = Settings(data_dir=Path(sys.argv[1]))
+assistant = Assistant.open(settings=settings, llm=ScriptedLLM(["ok"]), embeddings=HashEmbedder())
 assistant.observe("carl", [{"role": "user", "content": "I live in Oslo."}])
 print("ready", flush=True)
 time.sleep(600)
