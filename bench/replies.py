@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/replies.py [--split tuning|heldout|both]
        [--backends transformers vllm]
-       [--model NAME=HF_FOLDER ...] [--max-tokens 96] [--limit N] [--show-replies]
+       [--model PACKAGED_NAME|NAME=HF_FOLDER ...] [--max-tokens 96] [--limit N] [--show-replies]
 
 Each case of ``bench/data/replies/<split>.json`` is one person: a few dated messages they
 told their assistant, then a question. A fresh assistant (packaged embedder, the model under
@@ -43,11 +43,11 @@ import stdlib_first  # noqa: F401  (before anything that imports transformers)
 
 from confidante import AsyncAssistant, Message, Settings
 from confidante.llm.base import ChatLLM
-from confidante.llm.weights import generation_model_dir
+from confidante.llm.weights import generation_model_dir, prepared_model_dir
 from confidante.records import Reply
 
 DATA = Path(__file__).parent / "data" / "replies"
-CATEGORIES = ("use", "combine", "changed", "unknown", "safety")
+CATEGORIES = ("use", "combine", "changed", "unknown", "safety", "preference", "mood")
 # How a reply says it does not know. Part of the scoring only, never of the system.
 NOT_KNOWN = re.compile(
     r"\b(?:(?:do|did|does)\s*n[o']t\s+(?:know|have|recall|remember|see|mention)"
@@ -57,6 +57,16 @@ NOT_KNOWN = re.compile(
     r"|i\s+don'?t\s+have|isn'?t\s+(?:something|anything)\s+(?:you|i)|unknown)",
     re.IGNORECASE,
 )
+# How a reply acknowledges a feeling. Scoring only, as above.
+ACKNOWLEDGES = re.compile(
+    r"\b(?:sorry|that\s+(?:sounds|must|is|'s)\s+\w*\s*(?:hard|tough|awful|difficult|"
+    r"frustrating|stressful|rough|painful|exhausting|overwhelming|upsetting|heartbreaking)|"
+    r"i\s+(?:understand|hear\s+you|can\s+(?:see|imagine|understand))|"
+    r"(?:understandabl[ey]|completely\s+understand|it'?s\s+(?:okay|ok|normal|natural)\s+to)|"
+    r"(?:frustrat|stress|overwhelm|exhaust|upset|difficult|tough|hard\s+time|condolence|loss))",
+    re.IGNORECASE,
+)
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,9 @@ class Case:
     required: list[list[str]]
     forbidden: list[str]
     unknown: bool
+    max_words: int | None = None
+    no_emoji: bool = False
+    acknowledge: bool = False
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Case:
@@ -83,6 +96,9 @@ class Case:
             required=[list(group) for group in raw["required"]],
             forbidden=list(raw["forbidden"]),
             unknown=bool(raw["unknown"]),
+            max_words=raw.get("max_words"),
+            no_emoji=bool(raw.get("no_emoji")),
+            acknowledge=bool(raw.get("acknowledge")),
         )
 
 
@@ -110,6 +126,12 @@ def judge(case: Case, reply: str) -> Verdict:
     ]
     stale = [s for s in case.forbidden if s.lower() in text]
     said_unknown = bool(NOT_KNOWN.search(reply))
+    if case.max_words is not None and len(reply.split()) > case.max_words:
+        missing.append(f"<= {case.max_words} words")
+    if case.no_emoji and EMOJI.search(reply):
+        stale.append("emoji")
+    if case.acknowledge and not ACKNOWLEDGES.search(reply):
+        missing.append("acknowledging the feeling")
     passed = not missing and not stale and (said_unknown or not case.unknown)
     return Verdict(passed=passed, missing=missing, stale=stale, said_unknown=said_unknown)
 
@@ -144,10 +166,12 @@ async def answer(
     return reply, first if first is not None else total, total
 
 
-async def run_cases(label: str, llm: ChatLLM, cases: list[Case], args: argparse.Namespace) -> Run:
+async def run_cases(
+    label: str, llm: ChatLLM, cases: list[Case], args: argparse.Namespace, *, manner: bool = True
+) -> Run:
     run = Run(label)
     with tempfile.TemporaryDirectory() as root:
-        settings = Settings(data_dir=Path(root), temperature=0.0)
+        settings = Settings(data_dir=Path(root), temperature=0.0, read_manner=manner)
         assistant = AsyncAssistant.open(settings=settings, llm=llm)
         await assistant.warm_up()
         for case in cases:
@@ -159,6 +183,7 @@ async def run_cases(label: str, llm: ChatLLM, cases: list[Case], args: argparse.
             reply, first, total = await answer(assistant, user, case.question, args.max_tokens)
             verdict = judge(case, reply.content)
             run.verdicts[case.category].append(verdict.passed)
+            print(f"  {case.id} {'pass' if verdict.passed else 'FAIL'} {total:.1f}s", flush=True)
             run.first_token_s.append(first)
             run.total_s.append(total)
             if reply.completion_tokens and total > first:
@@ -172,10 +197,16 @@ async def run_cases(label: str, llm: ChatLLM, cases: list[Case], args: argparse.
     return run
 
 
+def p90(values: list[float]) -> float:
+    """The 90th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] if ordered else 0.0
+
+
 def report(runs: list[Run]) -> None:
     header = f"{'model / backend':<34}" + "".join(f"{c:>9}" for c in CATEGORIES)
     print("\nPass rate per category (cases passed / cases):")
-    print(header + f"{'all':>9}{'ttft s':>9}{'total s':>9}{'tok/s':>8}")
+    print(header + f"{'all':>9}{'ttft s':>9}{'total s':>9}{'p90 s':>8}{'tok/s':>8}")
     for run in runs:
         cells = []
         everything: list[bool] = []
@@ -187,6 +218,7 @@ def report(runs: list[Run]) -> None:
         speed = (
             f"{statistics.median(run.first_token_s):>9.2f}"
             f"{statistics.median(run.total_s):>9.2f}"
+            f"{p90(run.total_s):>8.1f}"
             f"{statistics.median(run.tokens_per_s) if run.tokens_per_s else 0.0:>8.1f}"
         )
         print(f"{run.label:<34}" + "".join(cells) + f"{overall:>9.2f}" + speed)
@@ -240,11 +272,31 @@ def first_of_each(cases: list[Case], limit: int) -> list[Case]:
     return kept
 
 
+def model_folder(spec: str) -> tuple[str, str]:
+    """``NAME=FOLDER``, or a packaged model's name (its prepared folder)."""
+    name, sep, folder = spec.partition("=")
+    if sep:
+        return name, folder
+    return spec, str(prepared_model_dir(Settings().cache_dir, spec))
+
+
+@asynccontextmanager
+async def backend_llm(
+    backend: str, model_dir: Path, args: argparse.Namespace
+) -> AsyncIterator[ChatLLM]:
+    if backend == "transformers":
+        with transformers_llm(model_dir, args.threads) as llm:
+            yield llm
+    else:
+        async with vllm_llm(model_dir, "bench") as llm:
+            yield llm
+
+
 async def main(args: argparse.Namespace) -> None:
     cases = load(args.split)
     if args.limit:
         cases = first_of_each(cases, args.limit)
-    models = dict(m.split("=", 1) for m in args.model) if args.model else {}
+    models = dict(model_folder(m) for m in args.model)
     if not models:
         default = generation_model_dir(Settings())
         models = {default.name: str(default)}
@@ -255,12 +307,10 @@ async def main(args: argparse.Namespace) -> None:
         for backend in args.backends:
             label = f"{name} / {backend}"
             print(f"running {label} ...", flush=True)
-            if backend == "transformers":
-                with transformers_llm(model_dir, args.threads) as llm:
-                    runs.append(await run_cases(label, llm, cases, args))
-            else:
-                async with vllm_llm(model_dir, "bench") as llm:
-                    runs.append(await run_cases(label, llm, cases, args))
+            async with backend_llm(backend, model_dir, args) as llm:
+                if args.compare_manner:
+                    runs.append(await run_cases(f"{label} -manner", llm, cases, args, manner=False))
+                runs.append(await run_cases(label, llm, cases, args))
     report(runs)
 
 
@@ -274,13 +324,19 @@ def parse() -> argparse.Namespace:
         "--model",
         action="append",
         default=[],
-        metavar="NAME=FOLDER",
-        help="a Hugging Face model folder to compare (repeatable); default: the prepared model",
+        metavar="PACKAGED|NAME=FOLDER",
+        help="a prepared packaged model (`confidante models list`) or a Hugging Face folder "
+        "to compare (repeatable); default: the configured model",
     )
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--threads", type=int, default=2, help="torch threads, transformers")
     parser.add_argument("--limit", type=int, default=0, help="at most N cases per category")
     parser.add_argument("--show-replies", action="store_true")
+    parser.add_argument(
+        "--compare-manner",
+        action="store_true",
+        help="also run each model without reading preferences and mood (read_manner=False)",
+    )
     return parser.parse_args()
 
 

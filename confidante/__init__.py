@@ -30,6 +30,7 @@ from confidante.errors import (
     InvalidRatingError,
     MessageTooLargeError,
     ModelError,
+    ModelIntegrityError,
     ModelNotFoundError,
     NotFoundError,
     PermissionDeniedError,
@@ -42,6 +43,7 @@ from confidante.errors import (
     TrainingError,
     UnknownInteractionError,
     UnknownMemoryError,
+    UnknownPreferenceError,
     UnknownUserError,
 )
 
@@ -91,6 +93,7 @@ __all__ = [
     "Message",
     "MessageTooLargeError",
     "ModelError",
+    "ModelIntegrityError",
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -108,6 +111,7 @@ __all__ = [
     "TrainingError",
     "UnknownInteractionError",
     "UnknownMemoryError",
+    "UnknownPreferenceError",
     "UnknownUserError",
 ]
 

@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from confidante.errors import ConfidanteError
 from confidante.records import (
+    Fact,
     Feedback,
     MessageInput,
     Profile,
@@ -46,6 +47,10 @@ class AsyncMemoryAPI(Protocol):
     ) -> list[Recollection]: ...
 
     async def delete_memory(self, user_id: str, memory_id: str) -> None: ...
+
+    async def preferences(self, user_id: str) -> list[Fact]: ...
+
+    async def remove_preference(self, user_id: str, preference_id: str) -> Fact: ...
 
     async def forget(self, user_id: str) -> None: ...
 
@@ -121,6 +126,14 @@ class Blocking(Generic[InnerT]):
     def delete_memory(self, user_id: str, memory_id: str) -> None:
         """See ``AsyncAssistant.delete_memory``."""
         self._run(self.inner.delete_memory(user_id, memory_id))
+
+    def preferences(self, user_id: str) -> list[Fact]:
+        """See ``AsyncAssistant.preferences``."""
+        return self._run(self.inner.preferences(user_id))
+
+    def remove_preference(self, user_id: str, preference_id: str) -> Fact:
+        """See ``AsyncAssistant.remove_preference``."""
+        return self._run(self.inner.remove_preference(user_id, preference_id))
 
     def forget(self, user_id: str) -> None:
         """See ``AsyncAssistant.forget``."""

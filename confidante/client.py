@@ -23,6 +23,7 @@ import httpx
 from confidante.blocking import Blocking
 from confidante.errors import RemoteError
 from confidante.records import (
+    Fact,
     Feedback,
     Message,
     MessageInput,
@@ -194,6 +195,16 @@ class AsyncClient:
         """See ``AsyncAssistant.delete_memory``."""
         path = f"/v1/memories/{quote(memory_id, safe='')}"
         await self._call("DELETE", path, params={"user": user_id})
+
+    async def preferences(self, user_id: str) -> list[Fact]:
+        """See ``AsyncAssistant.preferences``."""
+        listed = await self._call("GET", "/v1/preferences", params={"user": user_id})
+        return [Fact.model_validate(f) for f in listed["data"]]
+
+    async def remove_preference(self, user_id: str, preference_id: str) -> Fact:
+        """See ``AsyncAssistant.remove_preference``."""
+        path = f"/v1/preferences/{quote(preference_id, safe='')}"
+        return Fact.model_validate(await self._call("DELETE", path, params={"user": user_id}))
 
     async def forget(self, user_id: str) -> None:
         """See ``AsyncAssistant.forget``."""

@@ -30,9 +30,13 @@ class Settings(BaseSettings):
         default_factory=_default_cache_dir,
         description="Where prepared model folders are kept (shared by all data dirs).",
     )
+    packaged_model: str = Field(
+        default="smollm2-135m",
+        description="Which packaged model to prepare and generate with (`confidante models list`).",
+    )
     model_dir: Path | None = Field(
         default=None,
-        description="A Hugging Face model folder to generate with; default: the prepared SmolLM2.",
+        description="A Hugging Face model folder to generate with instead of a packaged model.",
     )
     embedding_model_dir: Path | None = Field(
         default=None,
@@ -51,6 +55,12 @@ class Settings(BaseSettings):
     max_recall_k: PositiveInt = Field(default=100, description="Most memories one recall returns.")
     max_page_size: PositiveInt = Field(
         default=1_000, description="Most memories one page of memories() returns."
+    )
+
+    read_manner: bool = Field(
+        default=True,
+        description='Read the user\'s instructions about replies ("keep it short") into '
+        "profile preferences, and the distress a message shows, with the embedder.",
     )
 
     cached_users: PositiveInt = Field(

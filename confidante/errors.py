@@ -14,6 +14,7 @@ exactly these to 4xx and anything else to a sanitized 500::
     │   ├── UnknownUserError         nothing is stored for this user
     │   ├── UnknownInteractionError  no interaction with this id (for this user)
     │   ├── UnknownMemoryError       no memory with this id for this user
+    │   ├── UnknownPreferenceError   no current reply preference with this id for this user
     │   ├── BatchNotFoundError       no training batch with this id
     │   └── DataDirNotFoundError     a read-only command named a data dir that is not there
     ├── StorageError                 a store could not be read or written
@@ -24,6 +25,7 @@ exactly these to 4xx and anything else to a sanitized 500::
     │       └── EncryptionKeyError   the master key is missing, malformed, exposed or wrong
     ├── ModelError
     │   ├── ModelNotFoundError       weights missing or not prepared
+    │   ├── ModelIntegrityError      a packaged model's bytes do not match their sha256 pin
     │   ├── BackendUnavailableError  the model server is not running or not reachable
     │   ├── GenerationError          the backend failed while generating
     │   │   └── GenerationTimeoutError   the backend did not answer in time
@@ -83,6 +85,10 @@ class UnknownMemoryError(NotFoundError):
     """The user has no memory with this id."""
 
 
+class UnknownPreferenceError(NotFoundError):
+    """The user has no current reply preference with this id."""
+
+
 class BatchNotFoundError(NotFoundError):
     """No training batch has this id under the data directory."""
 
@@ -121,6 +127,10 @@ class ModelError(ConfidanteError):
 
 class ModelNotFoundError(ModelError):
     """Model weights are missing or were not prepared."""
+
+
+class ModelIntegrityError(ModelError):
+    """A packaged model's files do not match the sha256 they are pinned to; they are refused."""
 
 
 class GenerationError(ModelError):

@@ -47,6 +47,8 @@ def test_clients_mirror_the_assistants_methods(remote: type, embedded: type):
         "rate",
         "memories",
         "delete_memory",
+        "preferences",
+        "remove_preference",
         "forget",
         "export",
     ):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from confidante import AsyncAssistant, GenerationError, Settings
 from confidante.records import ChatMessages
@@ -46,7 +47,12 @@ class Live:
 
 
 def start(
-    root: Path, *, users: tuple[str, ...] = (), admin: bool = False, no_auth: bool = False
+    root: Path,
+    *,
+    users: tuple[str, ...] = (),
+    admin: bool = False,
+    no_auth: bool = False,
+    embeddings: Embeddings | None = None,
 ) -> Iterator[Live]:
     settings = Settings(
         data_dir=root / "data",
@@ -57,7 +63,9 @@ def start(
         server_max_tokens=64,
     )
     llm = ScriptedLLM(echo)
-    assistant = AsyncAssistant.open(settings=settings, llm=llm, embeddings=HashEmbedder())
+    assistant = AsyncAssistant.open(
+        settings=settings, llm=llm, embeddings=embeddings or HashEmbedder()
+    )
     service = Service.build(assistant, host="127.0.0.1")
     live = Live(url="", service=service, llm=llm)
     for user in users:

@@ -24,10 +24,11 @@ from confidante.errors import (
     InvalidMessageError,
     InvalidRatingError,
     UnknownMemoryError,
+    UnknownPreferenceError,
 )
 from confidante.extraction.base import FactExtractor
 from confidante.graph.expansion import related_sources
-from confidante.graph.schema import FactCandidate
+from confidante.graph.schema import FactCandidate, is_reply_preference
 from confidante.llm.base import (
     AdapterLoadingLLM,
     ChatLLM,
@@ -43,6 +44,7 @@ from confidante.memory.documents import Document
 from confidante.memory.vector import VectorIndex
 from confidante.records import (
     ChatMessages,
+    Fact,
     Feedback,
     Message,
     MessageInput,
@@ -59,6 +61,15 @@ from confidante.records import (
     validate_user_id,
 )
 from confidante.training.forget import forget_user_adapters
+
+# Leads the turn when its message shows distress or frustration, in the person's voice like
+# the rest of the context there.
+MOOD_NOTE = (
+    "I am upset or frustrated right now: begin by acknowledging how I feel in one kind "
+    "sentence, then help."
+)
+# Why a preference the person removed is closed (``Fact.closed_by``).
+REMOVED_BY_USER = "removed by the user"
 
 # Source messages of the graph's facts about the people a query names, ranked with the rest.
 RELATED_LIMIT = 150
@@ -214,6 +225,8 @@ class AsyncAssistant:
             [message_doc_id(m.id) for m in history if m.id] + [r.id for r in profile]
         )
         recollections = await self._recall(user_id, query, self.settings.recall_k, in_prompt)
+        manner = self.learner.manner
+        distressed = manner is not None and manner.distress(query) is not None
         return build_prompt(
             system_prompt=self.settings.system_prompt,
             profile=profile,
@@ -223,6 +236,8 @@ class AsyncAssistant:
             budget=self.settings.context_token_budget,
             count_tokens=self._count_tokens,
             profile_first=self._profile_first,
+            preferences=[f.object for f in self._preference_facts(user_id)],
+            mood_note=MOOD_NOTE if distressed else None,
         )
 
     def _record(
@@ -398,8 +413,18 @@ class AsyncAssistant:
         text = f"{recollection.text} (until {fact.valid_to:%Y-%m-%d})"
         return recollection.model_copy(update={"text": text})
 
+    def _preference_facts(self, user_id: str) -> list[Fact]:
+        """The user's current instructions about replies, oldest first (a stable prefix)."""
+        return [
+            f
+            for f in self.graph.facts(user_id, current_only=True)
+            if is_reply_preference(f.predicate)
+        ]
+
     def _profile_context(self, user_id: str) -> list[Recollection]:
-        facts = current_facts(self.graph, user_id)
+        facts = [
+            f for f in current_facts(self.graph, user_id) if not is_reply_preference(f.predicate)
+        ]
         return [
             Recollection(
                 id=fact_doc_id(f.id),
@@ -444,7 +469,46 @@ class AsyncAssistant:
             created_at=utc_now(),
         )
         self.journal.add_rating(rating)
+        self._learn_preferences_from(rating)
         return rating
+
+    def _learn_preferences_from(self, rating: Rating) -> None:
+        """Instructions about replies in a rating's comment become preferences at once."""
+        manner = self.learner.manner
+        if manner is None or not rating.comment:
+            return
+        found = [
+            self.learner.instruction_observation(i, rating.interaction_id, rating.created_at)
+            for i in manner.instructions(rating.comment)
+        ]
+        if found:
+            self.graph.learn(rating.user_id, found)
+
+    async def preferences(self, user_id: str) -> list[Fact]:
+        """How ``user_id`` asked to be answered: current ``reply_*`` facts, oldest first.
+
+        Each came from the user's message (or a rating's comment, then its source is the
+        interaction id) and is applied to every later prompt until replaced or removed.
+        """
+        user_id = validate_user_id(user_id)
+        return self._preference_facts(user_id)
+
+    async def remove_preference(self, user_id: str, preference_id: str) -> Fact:
+        """Stop applying one preference; it is closed, kept as history, and returned."""
+        user_id = validate_user_id(user_id)
+        preference_id = validate_id(preference_id, "preference_id")
+        fact = self.graph.fact(user_id, preference_id)
+        closed = (
+            self.graph.retire(user_id, preference_id, at=utc_now(), reason=REMOVED_BY_USER)
+            if fact is not None and is_reply_preference(fact.predicate)
+            else None
+        )
+        if closed is None:
+            raise UnknownPreferenceError(
+                f"User {user_id!r} has no current preference {preference_id!r}; "
+                "list them with preferences()."
+            )
+        return closed
 
     async def set_training_opt_out(self, user_id: str, opted_out: bool) -> None:
         """Keep ``user_id``'s interactions out of training batches from now on (or let them in).

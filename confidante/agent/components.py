@@ -19,6 +19,7 @@ from confidante.encryption import open_database
 from confidante.errors import DataDirNotWritableError, InvalidInputError
 from confidante.extraction.base import FactExtractor
 from confidante.extraction.llm import LLMFactExtractor
+from confidante.extraction.manner import MannerReader
 from confidante.graph.knowledge import KnowledgeGraph
 from confidante.graph.store import FactStore
 from confidante.llm.adapters import UserAdapters
@@ -169,7 +170,11 @@ def _build(
         memory=memory,
         graph=graph,
         learner=Learner(
-            memory=memory, graph=graph, extractor=extractor, llm_extractor=llm_extractor
+            memory=memory,
+            graph=graph,
+            extractor=extractor,
+            llm_extractor=llm_extractor,
+            manner=MannerReader(embeddings) if settings.read_manner else None,
         ),
         database=database,
         distiller=Distiller(database=database, settings=settings),

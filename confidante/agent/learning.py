@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -12,9 +13,16 @@ from confidante.extraction.answers import ANSWER_WINDOW, Question, answer_facts,
 from confidante.extraction.base import FactExtractor
 from confidante.extraction.llm import LLMFactExtractor
 from confidante.extraction.llm_prompt import Turn
+from confidante.extraction.manner import Instruction, MannerReader
 from confidante.graph.changes import place_changes
 from confidante.graph.knowledge import KnowledgeGraph, Observation
-from confidante.graph.schema import CHANGED_TO, SELF, FactCandidate
+from confidante.graph.schema import (
+    CHANGED_TO,
+    REPLY_PREFIX,
+    SELF,
+    FactCandidate,
+    is_reply_preference,
+)
 from confidante.memory.cache import UserCache
 from confidante.memory.documents import Document
 from confidante.memory.retrieval import HybridMemory
@@ -78,7 +86,8 @@ class Learner:
     """Turns stored messages into graph facts and recallable documents.
 
     Facts come from ``extractor`` (deterministic, no model), or, with ``llm_extractor``, from
-    ``extract`` first: an async step, one model call per batch, before ``learn``.
+    ``extract`` first: an async step, one model call per batch, before ``learn``. With
+    ``manner``, the user's instructions about replies become preferences (``reply_*`` facts).
     """
 
     def __init__(
@@ -88,8 +97,10 @@ class Learner:
         graph: KnowledgeGraph,
         extractor: FactExtractor,
         llm_extractor: LLMFactExtractor | None = None,
+        manner: MannerReader | None = None,
     ) -> None:
         self.memory = memory
+        self.manner = manner
         self.graph = graph
         self.extractor = extractor
         self.llm_extractor = llm_extractor
@@ -144,6 +155,36 @@ class Learner:
                     )
                 )
         return found
+
+    def instructions(self, messages: Sequence[Message]) -> list[Observation]:
+        """The user's own instructions about replies, as preferences (none without ``manner``).
+
+        Named speakers in a multi-party log talk to each other, not to the assistant.
+        """
+        if self.manner is None:
+            return []
+        return [
+            self.instruction_observation(instruction, message.id, message.created_at)
+            for message in messages
+            if message.role == "user"
+            and message.name is None
+            and message.id is not None
+            and message.created_at is not None
+            for instruction in self.manner.instructions(message.content)
+        ]
+
+    @staticmethod
+    def instruction_observation(
+        instruction: Instruction, source_id: str, at: datetime
+    ) -> Observation:
+        """A reply preference of the user, said (or written in a rating) at ``at``."""
+        candidate = FactCandidate(
+            subject=SELF,
+            predicate=REPLY_PREFIX + instruction.aspect,
+            object=instruction.text,
+            confidence=round(instruction.score, 3),
+        )
+        return Observation(candidate=candidate, source_id=source_id, said_at=at)
 
     def _answered(self, user_id: str, text: str, speaker: str) -> list[FactCandidate]:
         """What ``text`` answers of the open question in the user's conversation, if any."""
@@ -205,13 +246,22 @@ class Learner:
         if not said:
             return []
         found = self.observations(said, extracted, user_id=user_id)
+        found += self.instructions(said)
         changed = self._reconcile(user_id, said, found)
         # New facts become extra keys that lead back to their source turns (facts already
         # indexed are skipped by index(); one created and replaced in this batch still counts).
-        documents = [message_document(m) for m in said] + [fact_document(f) for f in changed]
+        # Preferences are in every prompt's system text already: not recalled a second time.
+        documents = [message_document(m) for m in said] + [
+            fact_document(f) for f in changed if not is_reply_preference(f.predicate)
+        ]
         self.memory.index(user_id, documents)
         # Facts that newer ones replaced stay recallable as history, ranked after current ones.
         self.memory.retire(
-            user_id, {fact_doc_id(f.id): f.closed_by or "" for f in changed if not f.is_current}
+            user_id,
+            {
+                fact_doc_id(f.id): f.closed_by or ""
+                for f in changed
+                if not f.is_current and not is_reply_preference(f.predicate)
+            },
         )
         return changed

@@ -63,17 +63,26 @@ def build_prompt(
     budget: int,
     count_tokens: Callable[[str], int],
     profile_first: bool = False,
+    preferences: Sequence[str] = (),
+    mood_note: str | None = None,
 ) -> Prompt:
     """Assemble the prompt for one turn under ``budget`` tokens (the turn itself always goes in).
 
     Profile facts are kept first; recollections are chosen by score, then shown oldest first;
     history fills what budget remains, newest messages kept. The context is prepended to the
     turn's last message, which must be a user message; with ``profile_first`` the profile
-    goes at the end of the system message instead.
+    goes at the end of the system message instead. ``preferences`` (how the person wants
+    to be answered) always end the system message: they change rarely, so they stay in the
+    cached prefix. ``mood_note`` leads the turn, just before the question.
     """
     said = [_as_chat(m) for m in turn if m.role != "system"]
     system = "\n\n".join([system_prompt, *(m.content for m in turn if m.role == "system")])
+    if preferences:
+        system += "\n\nHow I want you to reply, always:\n" + "\n".join(
+            f"- {p}" for p in preferences
+        )
     remaining = budget - count_tokens(system) - sum(count_tokens(m["content"]) for m in said)
+    remaining -= count_tokens(mood_note) if mood_note else 0
     kept_profile, used = _fit(profile, lambda r: r.text, remaining, count_tokens)
     remaining -= used
     kept_memories, used = _fit(recollections, _dated, remaining, count_tokens)
@@ -102,6 +111,8 @@ def build_prompt(
         kept_history.insert(0, chat)
         remaining -= cost
 
+    if mood_note:
+        sections.append(mood_note)
     if sections:
         # Small models use context best right before the question; the system text and
         # history stay an unchanged prefix across turns, so prefix caches still hit.

