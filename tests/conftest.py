@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The tests generate with the smallest packaged model (and the command lines they start, which
+# inherit this environment); bench/replies.py measures the others.
+os.environ.setdefault("CONFIDANTE_PACKAGED_MODEL", "smollm2-135m")
 
 from confidante import Assistant, Settings
 from confidante.testing import HashEmbedder, ScriptedLLM

@@ -20,7 +20,7 @@ from confidante.extraction.events import EventExtractor
 from confidante.extraction.llm import LLMFactExtractor, merge_facts
 from confidante.extraction.llm_prompt import Turn, extraction_prompt, read_facts
 from confidante.extraction.rules import RuleExtractor
-from confidante.graph.schema import PREDICATES, SELF, FactCandidate
+from confidante.graph.schema import PREDICATES, SELF, FactCandidate, is_reply_preference
 from confidante.records import ChatMessages
 from confidante.testing import HashEmbedder, ScriptedLLM, ScriptedStructuredLLM
 
@@ -227,7 +227,7 @@ async def test_structured_backend_gets_the_schema(open_llm_assistant):
     await assistant.observe("sam", [said("Jazz on Sundays is the best.", "m1")])
     [schema] = llm.schemas
     item = schema["$defs"]["ExtractedFact"]["properties"]
-    assert item["predicate"]["enum"] == list(PREDICATES)
+    assert item["predicate"]["enum"] == [p for p in PREDICATES if not is_reply_preference(p)]
     assert item["message_index"]["maximum"] == 1
     assert len(llm.prompts) == 1
     assert any(f.object == "jazz" for f in (await assistant.profile("sam")).facts)

@@ -94,6 +94,11 @@ def _default_extractor() -> FactExtractor:
     return ExtractorChain(RuleExtractor(), EventExtractor())
 
 
+def _reads_manner(settings: Settings, embeddings: Embeddings) -> bool:
+    """Manner is read by meaning: not with an embedder that says its vectors have none."""
+    return settings.read_manner and getattr(embeddings, "semantic", True)
+
+
 def build_components(
     settings: Settings,
     *,
@@ -174,7 +179,7 @@ def _build(
             graph=graph,
             extractor=extractor,
             llm_extractor=llm_extractor,
-            manner=MannerReader(embeddings) if settings.read_manner else None,
+            manner=MannerReader(embeddings) if _reads_manner(settings, embeddings) else None,
         ),
         database=database,
         distiller=Distiller(database=database, settings=settings),

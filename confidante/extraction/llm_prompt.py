@@ -19,11 +19,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from confidante.errors import ExtractionError
-from confidante.graph.schema import PREDICATES, SELF
+from confidante.graph.schema import PREDICATES, SELF, is_reply_preference
 from confidante.records import ChatMessages
 
 # Longest part of one turn shown to the model; the rules still read the whole text.
 MAX_TURN_CHARS = 1_000
+# What a model may name: facts about lives. Reply preferences are the manner reader's.
+EXTRACTED_PREDICATES = tuple(p for p in PREDICATES if not is_reply_preference(p))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +46,7 @@ class ExtractedFact(BaseModel):
     subject: str = Field(
         min_length=1, max_length=80, description='Who it is about: "I" for the speaker, or a name.'
     )
-    predicate: str = Field(json_schema_extra={"enum": list(PREDICATES)})
+    predicate: str = Field(json_schema_extra={"enum": list(EXTRACTED_PREDICATES)})
     object: str = Field(min_length=1, max_length=120, description="A few words from the turn.")
     role: str | None = Field(default=None, description='For family: "sister", "son"...')
     negated: bool = Field(default=False, description="True if it is no longer true.")
@@ -56,8 +58,10 @@ class ExtractedFact(BaseModel):
         if not isinstance(value, str):
             return value
         name = "_".join(value.strip().lower().split())
-        if name not in PREDICATES:
-            raise ValueError(f"unknown predicate {value!r}; use one of {', '.join(PREDICATES)}")
+        if name not in EXTRACTED_PREDICATES:
+            raise ValueError(
+                f"unknown predicate {value!r}; use one of {', '.join(EXTRACTED_PREDICATES)}"
+            )
         return name
 
 
@@ -115,7 +119,7 @@ def _speaker_label(speaker: str) -> str:
 
 def extraction_prompt(turns: Sequence[Turn]) -> ChatMessages:
     """The messages that ask for the facts in ``turns``, numbered from 1."""
-    system = _INSTRUCTIONS.format(shape=_shape(), predicates=", ".join(PREDICATES))
+    system = _INSTRUCTIONS.format(shape=_shape(), predicates=", ".join(EXTRACTED_PREDICATES))
     lines = [
         f"[{i}] {_speaker_label(t.speaker)}: {' '.join(t.text[:MAX_TURN_CHARS].split())}"
         for i, t in enumerate(turns, start=1)

