@@ -226,7 +226,10 @@ class AsyncAssistant:
         )
         recollections = await self._recall(user_id, query, self.settings.recall_k, in_prompt)
         manner = self.learner.manner
-        distressed = manner is not None and manner.distress(query) is not None
+        # An embedding: off the event loop, as recall's is.
+        distressed = (
+            manner is not None and await asyncio.to_thread(manner.distress, query) is not None
+        )
         return build_prompt(
             system_prompt=self.settings.system_prompt,
             profile=profile,
@@ -469,7 +472,10 @@ class AsyncAssistant:
             created_at=utc_now(),
         )
         self.journal.add_rating(rating)
-        self._learn_preferences_from(rating)
+        # Embedding and graph writes belong to the learning thread, in order with the turns.
+        await asyncio.get_running_loop().run_in_executor(
+            self._learning, self._learn_preferences_from, rating
+        )
         return rating
 
     def _learn_preferences_from(self, rating: Rating) -> None:
@@ -658,6 +664,8 @@ class AsyncAssistant:
             await asyncio.to_thread(self.start_background)
         say("Loading the embedder...")
         await asyncio.to_thread(self.memory.embeddings.embed_query, "hello")
+        if self.learner.manner is not None:
+            await asyncio.to_thread(self.learner.manner.warm_up)
         if isinstance(self.llm, LoadableLLM):
             say(f"Loading the model ({self.llm.model_name})...")
             await self.llm.load()

@@ -71,33 +71,39 @@ def _label_scores(similarities: np.ndarray, labels: list[str]) -> dict[str, floa
     return scores
 
 
+# (texts, labels) of each kind of labelled example.
+_LABELLED: dict[str, tuple[list[str], list[str]]] = {
+    "instruction": (
+        [t for a in ASPECTS for t in INSTRUCTIONS[a]] + list(NOT_INSTRUCTIONS),
+        [a for a in ASPECTS for _ in INSTRUCTIONS[a]] + [NOT_ONE] * len(NOT_INSTRUCTIONS),
+    ),
+    "mood": (
+        list(DISTRESSED) + list(CALM),
+        ["distressed"] * len(DISTRESSED) + ["calm"] * len(CALM),
+    ),
+}
+
+
 class MannerReader:
     """Reads instructions about replies and distress in messages (``embeddings`` is shared)."""
 
     def __init__(self, embeddings: Embeddings) -> None:
         self._embeddings = embeddings
         self._lock = threading.Lock()
-        self._instruction_examples: tuple[np.ndarray, list[str]] | None = None
-        self._mood_examples: tuple[np.ndarray, list[str]] | None = None
+        self._embedded: dict[str, tuple[np.ndarray, list[str]]] = {}
 
     def _examples(self, kind: str) -> tuple[np.ndarray, list[str]]:
         """The labelled examples' unit vectors and labels, embedded once."""
         with self._lock:
-            if kind == "instruction":
-                if self._instruction_examples is None:
-                    texts = [t for a in ASPECTS for t in INSTRUCTIONS[a]] + list(NOT_INSTRUCTIONS)
-                    labels = [a for a in ASPECTS for _ in INSTRUCTIONS[a]]
-                    labels += [NOT_ONE] * len(NOT_INSTRUCTIONS)
-                    self._instruction_examples = (
-                        _unit(self._embeddings.embed_documents(texts)),
-                        labels,
-                    )
-                return self._instruction_examples
-            if self._mood_examples is None:
-                texts = list(DISTRESSED) + list(CALM)
-                labels = ["distressed"] * len(DISTRESSED) + ["calm"] * len(CALM)
-                self._mood_examples = (_unit(self._embeddings.embed_documents(texts)), labels)
-            return self._mood_examples
+            if kind not in self._embedded:
+                texts, labels = _LABELLED[kind]
+                self._embedded[kind] = (_unit(self._embeddings.embed_documents(texts)), labels)
+            return self._embedded[kind]
+
+    def warm_up(self) -> None:
+        """Embed the labelled examples now rather than while reading the first message."""
+        for kind in _LABELLED:
+            self._examples(kind)
 
     def instructions(self, text: str) -> list[Instruction]:
         """The lasting instructions about replies in ``text``, one per aspect at most."""

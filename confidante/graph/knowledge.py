@@ -195,7 +195,7 @@ class KnowledgeGraph:
             fact = self.graph(user_id).graph["facts"].get(fact_id)
             if fact is None or not fact.is_current:
                 return None
-            closed = fact.model_copy(update={"valid_to": at, "expired_at": at, "closed_by": reason})
+            closed = _closed(fact, at, reason)
             _add_edge(self.graph(user_id), closed)
             self._store.save([closed])
             return closed
@@ -222,10 +222,12 @@ class KnowledgeGraph:
             self._graphs.pop(user_id)
 
 
+def _closed(fact: Fact, at: datetime, closed_by: str) -> Fact:
+    return fact.model_copy(update={"valid_to": at, "expired_at": at, "closed_by": closed_by})
+
+
 def _close(fact: Fact, obs: Observation) -> Fact:
-    return fact.model_copy(
-        update={"valid_to": obs.said_at, "expired_at": obs.said_at, "closed_by": obs.source_id}
-    )
+    return _closed(fact, obs.said_at, obs.source_id)
 
 
 def _add_edge(graph: nx.MultiDiGraph, fact: Fact) -> None:

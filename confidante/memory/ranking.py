@@ -189,7 +189,7 @@ def fact_source_messages(
     order: list[int] = []
     seen: set[int] = set()
     for fact_id in facts[:POOL]:
-        for source in sources_of.get(fact_id, ()):
+        for source in sources_of[fact_id]:
             number = by_source.get(source)
             if number is None or number in seen or (allowed is not None and number not in allowed):
                 continue
@@ -275,7 +275,7 @@ def replacements(
         replacing = by_source.get(message_id)
         if replacing is None:
             continue
-        for source in sources_of.get(fact_id, ()):
+        for source in sources_of[fact_id]:
             old = by_source.get(source)
             if old is not None and old != replacing:
                 newer[message_ids[old]] = message_ids[replacing]
